@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+/** A child process of the test environment, its output kept in a log file for post-mortems. */
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logPath: string;
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+export function startProcess(name: string, command: string, args: string[], logDir: string): ManagedProcess {
+  const logPath = join(logDir, `${name}.log`);
+  const log = createWriteStream(logPath, { flags: "a" });
+  const child: ChildProcess = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  let exitedFlag = false;
+  const exit = new Promise<void>((resolve) => {
+    child.on("exit", () => {
+      exitedFlag = true;
+      resolve();
+    });
+    child.on("error", () => {
+      exitedFlag = true;
+      resolve();
+    });
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
+  const pid = child.pid;
+  return {
+    name,
+    pid,
+    logPath,
+    exited: () => exitedFlag,
+    async stop() {
+      if (exitedFlag) return;
+      // The whole process group: some binaries fork helpers.
+      signalGroup(pid, "SIGTERM");
+      const killed = await Promise.race([exit.then(() => true), sleep(8000).then(() => false)]);
+      if (!killed) {
+        signalGroup(pid, "SIGKILL");
+        await exit;
+      }
+      log.end();
+    },
+  };
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A loopback port that was free a moment ago (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        reject(new Error("no port"));
+        return;
+      }
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** Polls `probe` until it returns true, failing with the process log tail when the process dies first. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  opts: { timeoutMs: number; process?: ManagedProcess; intervalMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastError = "";
+  while (Date.now() < deadline) {
+    if (opts.process?.exited()) {
+      throw new Error(`${what}: process ${opts.process.name} exited; see ${opts.process.logPath}`);
+    }
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(opts.intervalMs ?? 250);
+  }
+  const where = opts.process ? `; see ${opts.process.logPath}` : "";
+  throw new Error(`${what}: not ready after ${opts.timeoutMs} ms (${lastError || "probe returned false"})${where}`);
+}
