@@ -1,0 +1,285 @@
+// The Canary API (serin.dev/v1beta1): the single source of truth for the CRD schema, the inferred
+// TypeScript types and structural validation. Fields mirror Flagger's flagger.app/v1beta1 Canary one for one,
+// so a Flagger user only changes apiVersion. The schema describes what the apiserver stores (the input);
+// defaults are applied by withDefaults() in defaults.ts, never written back into the object.
+import { z } from "zod";
+import { GO_DURATION_PATTERN } from "./duration.js";
+import {
+  CorsPolicySchema,
+  HeadersSchema,
+  HttpMatchSchema,
+  HttpRetrySchema,
+  HttpRewriteSchema,
+  MirrorFilterSchema,
+  ParentReferenceSchema,
+  TrafficPolicySchema,
+} from "./istio.js";
+import { localRef, NamespacedNameRefSchema, ObjectMetaSchema } from "./meta.js";
+
+export { type HttpMatch, HttpMatchSchema, type StringMatch, StringMatchSchema } from "./istio.js";
+
+/** A Go duration such as "30s" or "1m30s"; the pattern is RE2 so the CRD can carry it. */
+export const DurationString = z.string().regex(new RegExp(GO_DURATION_PATTERN), {
+  error: 'must be a Go duration such as "30s", "1m", "1m30s", "500ms" or "1h"',
+});
+
+const stringMap = z.record(z.string(), z.string());
+const percent = z.int().min(0).max(100);
+
+/** Traffic-management providers Flagger knows; Serin implements istio only (validate.ts says so). */
+export const FLAGGER_PROVIDERS = [
+  "apisix",
+  "appmesh",
+  "appmesh:v1beta2",
+  "contour",
+  "gatewayapi:v1",
+  "gatewayapi:v1beta1",
+  "gloo",
+  "istio",
+  "knative",
+  "kubernetes",
+  "kuma",
+  "linkerd",
+  "nginx",
+  "osm",
+  "skipper",
+  "smi:v1alpha1",
+  "smi:v1alpha2",
+  "smi:v1alpha3",
+  "traefik",
+] as const;
+
+/** Labels and annotations added to a generated Service (apex, primary or canary). */
+const CustomMetadataSchema = z.strictObject({
+  labels: stringMap.optional(),
+  annotations: stringMap.optional(),
+});
+
+export const CanaryServiceSchema = z.strictObject({
+  name: z.string().optional().describe("name of the generated apex Service; defaults to targetRef.name"),
+  port: z.int32().min(1).max(65535).describe("port of the generated Services"),
+  portName: z.string().optional().describe("port name of the generated Services; defaults to http"),
+  targetPort: z
+    .union([z.int32().min(1).max(65535), z.string().min(1)])
+    .optional()
+    .describe("container port number or name; defaults to port"),
+  appProtocol: z.string().optional(),
+  trafficDistribution: z.enum(["PreferClose", "PreferSameZone", "PreferSameNode"]).optional(),
+  portDiscovery: z.boolean().optional().describe("add all container ports of the target to the Services"),
+  headless: z.boolean().optional().describe("generate headless Services"),
+  timeout: DurationString.optional().describe("HTTP/gRPC request timeout on the generated route"),
+  backendTimeout: DurationString.optional().describe("Gateway API only"),
+  gateways: z
+    .array(z.string())
+    .optional()
+    .describe("Istio gateways of the VirtualService; defaults to [mesh]"),
+  gatewayRefs: z.array(ParentReferenceSchema).max(32).optional().describe("Gateway API only"),
+  hosts: z
+    .array(z.string())
+    .optional()
+    .describe("hosts of the VirtualService, in addition to the service name"),
+  delegation: z.boolean().optional().describe("generate a delegate VirtualService (no hosts, no gateways)"),
+  trafficPolicy: TrafficPolicySchema.optional().describe("copied to the primary and canary DestinationRules"),
+  match: z.array(HttpMatchSchema).optional().describe("match conditions of the generated route"),
+  rewrite: HttpRewriteSchema.optional(),
+  retries: HttpRetrySchema.optional(),
+  headers: HeadersSchema.optional(),
+  corsPolicy: CorsPolicySchema.optional(),
+  mirror: z
+    .array(MirrorFilterSchema)
+    .optional()
+    .describe("Gateway API request mirroring (not used with Istio)"),
+  meshName: z.string().optional().describe("App Mesh only"),
+  backends: z.array(z.string()).optional().describe("App Mesh only"),
+  apex: CustomMetadataSchema.optional(),
+  primary: CustomMetadataSchema.optional(),
+  canary: CustomMetadataSchema.optional(),
+  unmanagedMetadata: z
+    .strictObject({ labels: z.array(z.string()).optional(), annotations: z.array(z.string()).optional() })
+    .optional()
+    .describe("metadata keys on generated objects that the controller must not overwrite"),
+});
+
+export const ThresholdRangeSchema = z.strictObject({
+  min: z.number().optional().describe("lowest accepted value"),
+  max: z.number().optional().describe("highest accepted value"),
+});
+
+export const CanaryMetricSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .describe("request-success-rate, request-duration, or any name with templateRef/query"),
+  interval: DurationString.optional().describe("query window; defaults to 1m"),
+  threshold: z.number().optional().describe("deprecated: use thresholdRange.max"),
+  thresholdRange: ThresholdRangeSchema.optional(),
+  query: z.string().optional().describe("deprecated: inline Prometheus query, use templateRef"),
+  templateRef: NamespacedNameRefSchema.optional().describe("MetricTemplate holding the query"),
+  templateVariables: stringMap.optional().describe("variables substituted into the template query"),
+});
+
+export const WEBHOOK_TYPES = [
+  "",
+  "confirm-rollout",
+  "pre-rollout",
+  "rollout",
+  "confirm-promotion",
+  "post-rollout",
+  "event",
+  "rollback",
+  "confirm-traffic-increase",
+] as const;
+
+export const CanaryWebhookSchema = z.strictObject({
+  name: z.string().min(1),
+  type: z.enum(WEBHOOK_TYPES).optional().describe("when the hook runs; empty means rollout"),
+  url: z.string().min(1).describe("absolute http(s) URL"),
+  muteAlert: z.boolean().optional(),
+  timeout: DurationString.optional().describe("defaults to 10s"),
+  retries: z.int().min(0).optional(),
+  disableTLS: z.boolean().optional(),
+  metadata: stringMap.optional().describe("sent in the webhook payload"),
+});
+
+export const CanaryAlertSchema = z.strictObject({
+  name: z.string().min(1),
+  severity: z.enum(["", "info", "warn", "error"]).optional().describe("defaults to info"),
+  providerRef: NamespacedNameRefSchema.describe("AlertProvider to send to"),
+});
+
+export const SessionAffinitySchema = z.strictObject({
+  cookieName: z.string().min(1).describe("cookie that pins a user to the canary"),
+  primaryCookieName: z.string().optional().describe("cookie that pins a user to the primary"),
+  maxAge: z.int().min(1).optional().describe("cookie lifetime in seconds; defaults to 86400"),
+  domain: z.string().optional(),
+  path: z.string().optional(),
+  httpOnly: z.boolean().optional(),
+  secure: z.boolean().optional(),
+  partitioned: z.boolean().optional(),
+  sameSite: z.enum(["Strict", "Lax", "None"]).optional(),
+});
+
+export const CanaryAnalysisSchema = z.strictObject({
+  interval: DurationString.optional().describe("time between analysis steps; defaults to 60s, minimum 10s"),
+  iterations: z.int().min(1).optional().describe("number of checks for A/B testing and blue/green"),
+  threshold: z.int().min(1).optional().describe("failed checks before rollback; defaults to 1"),
+  maxWeight: percent.min(1).optional().describe("highest canary weight before promotion; defaults to 100"),
+  stepWeight: percent.min(1).optional().describe("canary weight increment per step"),
+  stepWeights: z.array(percent.min(1)).optional().describe("explicit canary weights, strictly increasing"),
+  stepWeightPromotion: percent.min(1).optional().describe("primary weight increment per promotion step"),
+  mirror: z
+    .boolean()
+    .optional()
+    .describe("mirror traffic to the canary (during blue/green, or as the first step of a canary release)"),
+  mirrorWeight: percent.optional().describe("percentage of traffic mirrored"),
+  primaryReadyThreshold: percent
+    .optional()
+    .describe("percent of primary pods that must be ready; defaults to 100"),
+  canaryReadyThreshold: percent
+    .optional()
+    .describe("percent of canary pods that must be ready; defaults to 100"),
+  match: z
+    .array(HttpMatchSchema)
+    .optional()
+    .describe("A/B testing: requests matching these go to the canary"),
+  metrics: z.array(CanaryMetricSchema).optional(),
+  webhooks: z.array(CanaryWebhookSchema).optional(),
+  alerts: z.array(CanaryAlertSchema).optional(),
+  sessionAffinity: SessionAffinitySchema.optional(),
+});
+
+export const CanarySpecSchema = z.strictObject({
+  provider: z.enum(FLAGGER_PROVIDERS).optional().describe("traffic provider; Serin supports istio"),
+  metricsServer: z.string().optional().describe("Prometheus URL overriding the controller flag"),
+  targetRef: localRef(["Deployment", "DaemonSet", "Service"], "workload to release"),
+  autoscalerRef: localRef(["HorizontalPodAutoscaler", "ScaledObject"], "autoscaler of the target")
+    .extend({
+      primaryScalerQueries: stringMap.optional(),
+      primaryScalerReplicas: z
+        .strictObject({ minReplicas: z.int32().min(1).optional(), maxReplicas: z.int32().min(1).optional() })
+        .optional(),
+    })
+    .optional(),
+  ingressRef: localRef(["Ingress"], "NGINX ingress").optional(),
+  routeRef: localRef(["ApisixRoute"], "APISIX route").optional(),
+  upstreamRef: localRef(["Upstream"], "Gloo upstream")
+    .extend({ namespace: z.string().optional() })
+    .optional(),
+  service: CanaryServiceSchema,
+  analysis: CanaryAnalysisSchema.optional(),
+  canaryAnalysis: CanaryAnalysisSchema.optional().describe("deprecated: use analysis"),
+  progressDeadlineSeconds: z.int32().min(1).optional().describe("defaults to 600"),
+  skipAnalysis: z.boolean().optional().describe("promote without analysis"),
+  revertOnDeletion: z
+    .boolean()
+    .optional()
+    .describe("restore the target and route when the Canary is deleted"),
+  suspend: z.boolean().optional().describe("pause all canary runs"),
+});
+
+export const CANARY_PHASES = [
+  "",
+  "Initializing",
+  "Initialized",
+  "Waiting",
+  "Progressing",
+  "WaitingPromotion",
+  "Promoting",
+  "Finalising",
+  "Succeeded",
+  "Failed",
+  "Terminating",
+  "Terminated",
+] as const;
+export const CanaryPhaseSchema = z.enum(CANARY_PHASES);
+
+const Timestamp = z.string().meta({ format: "date-time" });
+
+export const CanaryConditionSchema = z.looseObject({
+  type: z.string().describe("Promoted"),
+  status: z.enum(["True", "False", "Unknown"]),
+  lastUpdateTime: Timestamp.optional(),
+  lastTransitionTime: Timestamp.optional(),
+  reason: z.string(),
+  message: z.string().optional(),
+});
+
+/** Written only by the controller. Loose so a newer controller's fields survive an older one. */
+export const CanaryStatusSchema = z.looseObject({
+  phase: CanaryPhaseSchema.optional(),
+  failedChecks: z.int().optional(),
+  canaryWeight: z.int().optional(),
+  iterations: z.int().optional(),
+  trackedConfigs: stringMap.optional().describe("checksums of the ConfigMaps/Secrets the target uses"),
+  lastAppliedSpec: z.string().optional().describe("pod-template hash of the last canary revision seen"),
+  lastPromotedSpec: z.string().optional().describe("pod-template hash of the last promoted revision"),
+  lastTrackedRevision: z.string().optional(),
+  lastTransitionTime: Timestamp.optional(),
+  sessionAffinityCookie: z.string().optional(),
+  primarySessionAffinityCookie: z.string().optional(),
+  previousSessionAffinityCookie: z.string().optional(),
+  observedGeneration: z.int().optional().describe("metadata.generation the status was computed from (Serin)"),
+  conditions: z.array(CanaryConditionSchema).optional(),
+});
+
+export const CanarySchema = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  metadata: ObjectMetaSchema,
+  spec: CanarySpecSchema,
+  status: CanaryStatusSchema.optional(),
+});
+
+export type Canary = z.infer<typeof CanarySchema>;
+export type CanarySpec = z.infer<typeof CanarySpecSchema>;
+export type CanaryStatus = z.infer<typeof CanaryStatusSchema>;
+export type CanaryAnalysis = z.infer<typeof CanaryAnalysisSchema>;
+export type CanaryService = z.infer<typeof CanaryServiceSchema>;
+export type CanaryMetric = z.infer<typeof CanaryMetricSchema>;
+export type CanaryWebhook = z.infer<typeof CanaryWebhookSchema>;
+export type CanaryAlert = z.infer<typeof CanaryAlertSchema>;
+export type CanaryPhase = z.infer<typeof CanaryPhaseSchema>;
+export type CanaryCondition = z.infer<typeof CanaryConditionSchema>;
+export type ThresholdRange = z.infer<typeof ThresholdRangeSchema>;
+export type SessionAffinity = z.infer<typeof SessionAffinitySchema>;
+export type WebhookType = NonNullable<CanaryWebhook["type"]>;

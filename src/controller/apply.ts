@@ -1,0 +1,180 @@
+// The writing half of the shell: makes the cluster match the decision. Every write is idempotent
+// and carries the cached resourceVersion, so a stale cache turns into a 409 and a fresh reconcile,
+// never into a lost update.
+import { type KubernetesObject, PatchStrategy, type V1Deployment, type V1Service } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { Canary } from "../api/canary.js";
+import type { EffectiveSpec } from "../api/defaults.js";
+import type { DesiredCanaryScale, DesiredRouting } from "../core/desired.js";
+import { describeError, isConflict, isNotFound, type KubeClients } from "../kube/client.js";
+import { buildDestinationRules } from "../router/istio-destination-rules.js";
+import { buildVirtualService } from "../router/istio-virtual-service.js";
+import { ownershipOf } from "../router/ownership.js";
+import { buildServices, selectTargetLabel } from "../router/services.js";
+import { canonicalJson } from "../workload/pod-template-hash.js";
+import { buildPrimaryConfig } from "../workload/config-refs.js";
+import { buildPrimaryDeployment, promotePrimary } from "../workload/primary-deployment.js";
+import type { ClusterCache } from "./cluster-cache.js";
+import type { Observation } from "./observe.js";
+
+/** A condition the user must resolve (e.g. a VirtualService owned by someone else): not retried hot. */
+export class BlockedError extends Error {
+  override name = "BlockedError";
+}
+
+const FIELD_MANAGER = "serin";
+
+export class Applier {
+  constructor(
+    private readonly clients: KubeClients,
+    private readonly cache: ClusterCache,
+    private readonly log: Logger,
+  ) {}
+
+  async createPrimary(canary: Canary, spec: EffectiveSpec, obs: Observation): Promise<void> {
+    if (obs.target === undefined) return;
+    await this.syncPrimaryConfigs(canary, obs);
+    if (obs.primary !== undefined) return;
+    const primary = buildPrimaryDeployment(obs.target, canary, { trackedConfigs: trackedChecksums(obs) });
+    await this.create(primary);
+    this.log.info({ canary: canary.metadata.name, primary: spec.names.primaryWorkload }, "created primary");
+  }
+
+  async promote(canary: Canary, spec: EffectiveSpec, obs: Observation): Promise<void> {
+    if (obs.target === undefined || obs.primary === undefined) return;
+    await this.syncPrimaryConfigs(canary, obs);
+    const next = promotePrimary(obs.primary, obs.target, canary, { trackedConfigs: trackedChecksums(obs) });
+    if (canonicalJson(next.spec) === canonicalJson(obs.primary.spec)) return;
+    await this.clients.objects.replace(withKind(next, "apps/v1", "Deployment"), undefined, undefined, FIELD_MANAGER);
+    this.log.info({ canary: canary.metadata.name, primary: spec.names.primaryWorkload }, "promoted template to primary");
+  }
+
+  /** Services, DestinationRules and the VirtualService, with the weights of `routing`. */
+  async ensureRouting(canary: Canary, spec: EffectiveSpec, obs: Observation, routing: DesiredRouting): Promise<string[]> {
+    const notes: string[] = [];
+    if (obs.target === undefined) return notes;
+    const selector = selectTargetLabel(obs.target.spec?.selector.matchLabels);
+    if ("error" in selector) throw new BlockedError(`Deployment ${spec.targetRef.name}: ${selector.error}`);
+    const services = buildServices(canary, selector);
+    for (const desired of [services.primary, services.canary, services.apex]) {
+      const note = await this.ensureService(canary, desired, desired === services.apex);
+      if (note) notes.push(note);
+    }
+    const rules = buildDestinationRules(canary);
+    for (const rule of [rules.primary, rules.canary]) {
+      await this.ensureOwned(canary, rule as unknown as KubernetesObject, this.cache.destinationRules.get(rule.metadata.name ?? "", rule.metadata.namespace));
+    }
+    const vs = buildVirtualService(canary, {
+      primaryWeight: routing.primaryWeight,
+      canaryWeight: routing.canaryWeight,
+      mirror: routing.mirror,
+    });
+    await this.ensureOwned(canary, vs as unknown as KubernetesObject, this.cache.virtualServices.get(vs.metadata.name ?? "", vs.metadata.namespace ?? undefined));
+    return notes;
+  }
+
+  async scaleCanary(spec: EffectiveSpec, obs: Observation, desired: DesiredCanaryScale): Promise<void> {
+    const target = obs.target;
+    if (target === undefined || desired === "leave") return;
+    const current = target.spec?.replicas ?? 1;
+    let wanted = 0;
+    if (desired === "up") {
+      if (current > 0) return; // scaled already, or an autoscaler owns the count
+      wanted = Math.max(1, obs.primary?.spec?.replicas ?? 1);
+    }
+    if (current === wanted) return;
+    await this.clients.objects.patch(
+      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: spec.targetRef.name, namespace: target.metadata?.namespace }, spec: { replicas: wanted } } as KubernetesObject,
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    this.log.info({ deployment: spec.targetRef.name, replicas: wanted }, "scaled canary");
+  }
+
+  private async syncPrimaryConfigs(canary: Canary, obs: Observation): Promise<void> {
+    for (const config of obs.trackedConfigs) {
+      const copy = buildPrimaryConfig(config, canary).object;
+      const existing =
+        config.kind === "configmap"
+          ? this.cache.configMaps.get(copy.metadata?.name ?? "", copy.metadata?.namespace)
+          : this.cache.secrets.get(copy.metadata?.name ?? "", copy.metadata?.namespace);
+      await this.ensureOwned(canary, copy as KubernetesObject, existing as KubernetesObject | undefined, ["data", "binaryData", "type"]);
+    }
+  }
+
+  private async ensureService(canary: Canary, desired: V1Service, apex: boolean): Promise<string | undefined> {
+    const name = desired.metadata?.name ?? "";
+    const existing = this.cache.services.get(name, desired.metadata?.namespace);
+    if (existing === undefined) {
+      await this.create(withKind(desired, "v1", "Service"));
+      return undefined;
+    }
+    const ownership = ownershipOf(existing, canary);
+    if (ownership.status === "foreign") throw new BlockedError(`Service ${ownership.reason}: delete it or rename spec.service.name`);
+    if (ownership.status === "unowned" && !apex) {
+      throw new BlockedError(`Service ${ownership.reason}: delete it so Serin can create it`);
+    }
+    const same =
+      canonicalJson(existing.spec?.selector) === canonicalJson(desired.spec?.selector) &&
+      canonicalJson(portsOf(existing)) === canonicalJson(portsOf(desired));
+    if (same) return undefined;
+    const next: V1Service = structuredClone(existing);
+    next.spec = { ...next.spec, selector: desired.spec?.selector, ports: desired.spec?.ports };
+    if (ownership.status === "owned") {
+      next.metadata = { ...next.metadata, labels: desired.metadata?.labels, annotations: { ...existing.metadata?.annotations, ...desired.metadata?.annotations } };
+    }
+    await this.clients.objects.replace(withKind(next, "v1", "Service"), undefined, undefined, FIELD_MANAGER);
+    // The user's own apex Service is taken over, not owned: deleting the Canary must not delete it.
+    return ownership.status === "unowned"
+      ? `Service ${name} now selects ${canonicalJson(desired.spec?.selector)} (the primary); it stays yours and is not deleted with the Canary`
+      : undefined;
+  }
+
+  /** Creates, or updates when the managed fields differ; refuses objects controlled by someone else. */
+  private async ensureOwned(canary: Canary, desired: KubernetesObject, existing: KubernetesObject | undefined, fields: string[] = ["spec"]): Promise<void> {
+    if (existing === undefined) {
+      await this.create(desired);
+      return;
+    }
+    const ownership = ownershipOf(existing, canary);
+    if (ownership.status !== "owned") {
+      throw new BlockedError(
+        `${desired.kind} ${ownership.reason}: delete it (Serin generates it from the Canary) or point the Canary at another service name`,
+      );
+    }
+    const record = (o: KubernetesObject) => o as unknown as Record<string, unknown>;
+    const differs = fields.some((f) => canonicalJson(record(existing)[f]) !== canonicalJson(record(desired)[f]));
+    if (!differs) return;
+    const next = { ...structuredClone(existing) } as Record<string, unknown>;
+    for (const f of fields) next[f] = record(desired)[f];
+    await this.clients.objects.replace(next as unknown as KubernetesObject, undefined, undefined, FIELD_MANAGER);
+  }
+
+  private async create(obj: KubernetesObject): Promise<void> {
+    try {
+      await this.clients.objects.create(obj, undefined, undefined, FIELD_MANAGER);
+    } catch (err) {
+      // Created by an earlier reconcile the cache has not seen yet: the watch will catch up.
+      if (isConflict(err)) return;
+      throw err;
+    }
+  }
+}
+
+function trackedChecksums(obs: Observation): Record<string, string> {
+  return obs.world.target?.trackedConfigs ?? {};
+}
+
+function portsOf(svc: V1Service) {
+  return (svc.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol ?? "TCP", appProtocol: p.appProtocol }));
+}
+
+function withKind<T extends object>(obj: T, apiVersion: string, kind: string): KubernetesObject {
+  return { ...obj, apiVersion, kind } as KubernetesObject;
+}
+
+export { describeError, isNotFound };
+export type { V1Deployment };

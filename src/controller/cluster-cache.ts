@@ -1,0 +1,66 @@
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Secret, V1Service } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { API_VERSION, CANARY_KIND, CANARY_PLURAL, GROUP, METRIC_TEMPLATE_KIND, METRIC_TEMPLATE_PLURAL, VERSION } from "../api/constants.js";
+import type { KubeClients } from "../kube/client.js";
+import { ResilientInformer } from "../kube/informer.js";
+
+const ISTIO = "networking.istio.io/v1beta1";
+
+function path(group: string, version: string, plural: string, namespace?: string): string {
+  const base = group === "" ? `/api/${version}` : `/apis/${group}/${version}`;
+  return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
+}
+
+/** The informer caches the controller reads from: all reads in a reconcile come from here, not the API. */
+export class ClusterCache {
+  readonly canaries: ResilientInformer<KubernetesObject>;
+  readonly deployments: ResilientInformer<V1Deployment>;
+  readonly configMaps: ResilientInformer<V1ConfigMap>;
+  readonly secrets: ResilientInformer<V1Secret>;
+  readonly services: ResilientInformer<V1Service>;
+  readonly virtualServices: ResilientInformer<KubernetesObject>;
+  readonly destinationRules: ResilientInformer<KubernetesObject>;
+  readonly metricTemplates: ResilientInformer<KubernetesObject>;
+
+  constructor(clients: KubeClients, log: Logger, namespace?: string) {
+    const make = <T extends KubernetesObject>(name: string, apiVersion: string, kind: string, group: string, version: string, plural: string) =>
+      new ResilientInformer<T>(
+        clients,
+        { name, apiVersion, kind, path: path(group, version, plural, namespace), ...(namespace ? { namespace } : {}) },
+        log,
+      );
+    this.canaries = make("canaries", API_VERSION, CANARY_KIND, GROUP, VERSION, CANARY_PLURAL);
+    this.deployments = make("deployments", "apps/v1", "Deployment", "apps", "v1", "deployments");
+    this.configMaps = make("configmaps", "v1", "ConfigMap", "", "v1", "configmaps");
+    this.secrets = make("secrets", "v1", "Secret", "", "v1", "secrets");
+    this.services = make("services", "v1", "Service", "", "v1", "services");
+    this.virtualServices = make("virtualservices", ISTIO, "VirtualService", "networking.istio.io", "v1beta1", "virtualservices");
+    this.destinationRules = make("destinationrules", ISTIO, "DestinationRule", "networking.istio.io", "v1beta1", "destinationrules");
+    this.metricTemplates = make("metrictemplates", API_VERSION, METRIC_TEMPLATE_KIND, GROUP, VERSION, METRIC_TEMPLATE_PLURAL);
+  }
+
+  all(): ResilientInformer<KubernetesObject>[] {
+    return [
+      this.canaries,
+      this.deployments,
+      this.configMaps,
+      this.secrets,
+      this.services,
+      this.virtualServices,
+      this.destinationRules,
+      this.metricTemplates,
+    ] as ResilientInformer<KubernetesObject>[];
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.start()));
+  }
+
+  synced(): boolean {
+    return this.all().every((i) => i.synced);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.stop()));
+  }
+}

@@ -1,0 +1,324 @@
+// The decision core: from (Canary, observed world) to (next status, actions, events, reason).
+// Pure and synchronous, so every phase transition is unit-tested without a cluster. The shell
+// (src/controller) observes the world, calls decide(), performs the actions, makes routes and
+// scale match the next status, and writes it. Phases and event texts follow Flagger's.
+import type { CanaryPhase, CanaryStatus } from "../api/canary.js";
+import type { EffectiveSpec } from "../api/defaults.js";
+import { judgeAnalysis } from "./checks.js";
+import type { CanaryEvent, Decision, EdgeAction } from "./decision.js";
+import { note, step } from "./status.js";
+import type { ObservedWorld } from "./world.js";
+
+export interface CanaryRef {
+  name: string;
+  namespace: string;
+}
+
+/** How often to look again while waiting for a rollout that the watches should report anyway. */
+export const WAIT_REQUEUE_MS = 5_000;
+
+const IDLE_PHASES: readonly CanaryPhase[] = ["Initialized", "Succeeded", "Failed"];
+const ANALYSIS_PHASES: readonly CanaryPhase[] = ["Progressing", "Waiting", "WaitingPromotion"];
+
+interface Ctx {
+  ref: CanaryRef;
+  spec: EffectiveSpec;
+  status: CanaryStatus;
+  world: ObservedWorld;
+  now: Date;
+  id: string;
+}
+
+function decision(partial: Partial<Decision> & { status: CanaryStatus; reason: string }): Decision {
+  return {
+    actions: [],
+    events: [],
+    requeueAfterMs: undefined,
+    needsAnalysis: false,
+    ...partial,
+  };
+}
+
+const normal = (reason: string, message: string): CanaryEvent => ({ type: "Normal", reason, message });
+const warning = (reason: string, message: string): CanaryEvent => ({ type: "Warning", reason, message });
+
+export function decide(ref: CanaryRef, spec: EffectiveSpec, status: CanaryStatus, world: ObservedWorld): Decision {
+  const ctx: Ctx = { ref, spec, status, world, now: world.now, id: `${ref.name}.${ref.namespace}` };
+  const phase = status.phase ?? "";
+
+  if (world.target === undefined) {
+    const reason = `target Deployment ${spec.targetRef.name}.${ref.namespace} not found: create it or fix spec.targetRef.name`;
+    return decision({ status: note(status, reason, ctx.now), reason, events: [warning("TargetNotFound", reason)] });
+  }
+  if (phase === "" || phase === "Initializing") return initialize(ctx);
+  if (world.primary === undefined) {
+    const reason = `primary Deployment ${spec.names.primaryWorkload}.${ref.namespace} is missing: re-initializing from ${spec.targetRef.name}`;
+    return decision({
+      status: step(status, { phase: "Initializing", canaryWeight: 0 }, reason, ctx.now),
+      reason,
+      actions: [{ kind: "create-primary" }],
+      events: [warning("PrimaryMissing", reason)],
+      requeueAfterMs: WAIT_REQUEUE_MS,
+    });
+  }
+  if (spec.suspend) {
+    const reason = "spec.suspend is true: analysis paused, routes and scale left as they are";
+    return decision({ status: note(status, reason, ctx.now), reason });
+  }
+  if (IDLE_PHASES.includes(phase)) return idle(ctx);
+  if (ANALYSIS_PHASES.includes(phase)) return analyse(ctx);
+  if (phase === "Promoting") return promoting(ctx);
+  if (phase === "Finalising") return finalise(ctx);
+  const reason = `phase ${phase}: nothing to do`;
+  return decision({ status, reason });
+}
+
+function initialize(ctx: Ctx): Decision {
+  const { spec, status, world, now, id } = ctx;
+  const target = world.target;
+  if (target === undefined) throw new Error("unreachable: target checked by decide()");
+  if (world.primary === undefined) {
+    const reason = `creating ${spec.names.primaryWorkload} from ${spec.targetRef.name}`;
+    return decision({
+      status: step(status, { phase: "Initializing", canaryWeight: 0, failedChecks: 0, iterations: 0 }, reason, now),
+      reason,
+      actions: [{ kind: "create-primary" }],
+      events: status.phase === "Initializing" ? [] : [normal("Synced", `Initializing ${id}: ${reason}`)],
+      requeueAfterMs: WAIT_REQUEUE_MS,
+    });
+  }
+  if (!world.primary.readiness.ready) {
+    const reason = `waiting for ${spec.names.primaryWorkload} to be ready: ${world.primary.readiness.message}`;
+    const base = status.phase === "Initializing" ? status : step(status, { phase: "Initializing" }, reason, now);
+    return decision({
+      status: note(base, reason, now),
+      reason,
+      events: world.primary.readiness.deadlineExceeded ? [warning("PrimaryNotReady", reason)] : [],
+      requeueAfterMs: WAIT_REQUEUE_MS,
+    });
+  }
+  const reason = `Initialization done! ${id}`;
+  return decision({
+    status: step(
+      status,
+      {
+        phase: "Initialized",
+        canaryWeight: 0,
+        failedChecks: 0,
+        iterations: 0,
+        lastAppliedSpec: target.revision,
+        lastPromotedSpec: target.revision,
+        trackedConfigs: target.trackedConfigs,
+      },
+      reason,
+      now,
+    ),
+    reason,
+    events: [normal("Synced", reason)],
+  });
+}
+
+/** A revision is new when it is neither the one last analysed nor the one last promoted (a manual revert is not). */
+function isNewRevision(status: CanaryStatus, revision: string): boolean {
+  return revision !== status.lastAppliedSpec && revision !== status.lastPromotedSpec;
+}
+
+function startRun(ctx: Ctx, reason: string, restart: boolean): Decision {
+  const { status, world, now } = ctx;
+  const target = world.target;
+  if (target === undefined) throw new Error("unreachable: target checked by decide()");
+  return decision({
+    status: step(
+      status,
+      {
+        phase: "Progressing",
+        canaryWeight: 0,
+        failedChecks: 0,
+        iterations: 0,
+        lastAppliedSpec: target.revision,
+        trackedConfigs: target.trackedConfigs,
+      },
+      reason,
+      now,
+    ),
+    reason,
+    events: [restart ? warning("RevisionChanged", reason) : normal("Synced", reason)],
+    requeueAfterMs: WAIT_REQUEUE_MS,
+  });
+}
+
+function idle(ctx: Ctx): Decision {
+  const { status, world, ref, spec } = ctx;
+  const target = world.target;
+  if (target === undefined) throw new Error("unreachable: target checked by decide()");
+  if (isNewRevision(status, target.revision)) {
+    return startRun(ctx, `New revision detected! Scaling up ${spec.targetRef.name}.${ref.namespace}`, false);
+  }
+  const reason =
+    status.phase === "Failed"
+      ? (status.conditions?.find((c) => c.type === "Promoted")?.message ?? "last run failed")
+      : `${status.phase}: primary serves all traffic`;
+  return decision({ status, reason });
+}
+
+function analysisDueAt(ctx: Ctx): number {
+  const last = ctx.status.lastTransitionTime ? Date.parse(ctx.status.lastTransitionTime) : 0;
+  return (Number.isNaN(last) ? 0 : last) + ctx.spec.analysis.intervalMs;
+}
+
+function rollback(ctx: Ctx, why: string): Decision {
+  const { status, now, id } = ctx;
+  const reason = `Rolling back ${id}: ${why}`;
+  return decision({
+    status: step(status, { phase: "Failed", canaryWeight: 0 }, `Canary analysis failed: ${why}`, now),
+    reason,
+    events: [warning("RolledBack", reason)],
+  });
+}
+
+function promote(ctx: Ctx, why: string, extra: Partial<CanaryStatus> = {}): Decision {
+  const { status, spec, now, ref } = ctx;
+  const reason = `${why}: copying ${spec.targetRef.name}.${ref.namespace} template spec to ${spec.names.primaryWorkload}.${ref.namespace}`;
+  const actions: EdgeAction[] = [{ kind: "promote" }];
+  return decision({
+    status: step(status, { ...extra, phase: "Promoting" }, reason, now),
+    reason,
+    actions,
+    events: [normal("Promoting", reason)],
+    requeueAfterMs: WAIT_REQUEUE_MS,
+  });
+}
+
+function analyse(ctx: Ctx): Decision {
+  const { spec, status, world, now, id } = ctx;
+  const target = world.target;
+  const primary = world.primary;
+  if (target === undefined || primary === undefined) throw new Error("unreachable: checked by decide()");
+  if (target.revision !== status.lastAppliedSpec) {
+    return startRun(ctx, `New revision detected! Restarting analysis for ${id}`, true);
+  }
+  if (!target.readiness.ready) {
+    if (target.readiness.deadlineExceeded) {
+      return rollback(
+        ctx,
+        `canary deployment ${spec.targetRef.name} not ready within progressDeadlineSeconds ${spec.progressDeadlineSeconds}s: ${target.readiness.message}`,
+      );
+    }
+    const reason = `waiting for canary ${spec.targetRef.name} rollout: ${target.readiness.message}`;
+    return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
+  }
+  if (!primary.readiness.ready) {
+    const reason = `Halt advancement: ${spec.names.primaryWorkload} not ready: ${primary.readiness.message}`;
+    return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
+  }
+  if (spec.skipAnalysis) return promote(ctx, "spec.skipAnalysis is true");
+
+  const weight = status.canaryWeight ?? 0;
+  const iterations = status.iterations ?? 0;
+  // With analysis.mirror the canary gets mirrored traffic from the start of the run (blue/green, or the
+  // weight-0 first step of a canary release), so that first step is measured like any other.
+  const firstStep = !spec.analysis.mirror && (spec.analysis.strategy === "canary" ? weight === 0 : iterations === 0);
+  const dueAt = analysisDueAt(ctx);
+  // The first step sends traffic to a canary that has had none: there is nothing to measure yet, so it
+  // goes as soon as the canary is ready (Flagger waits a whole interval here). Later steps wait.
+  if (!firstStep && now.getTime() < dueAt) {
+    const reason = `next check of ${id} at ${new Date(dueAt).toISOString()}`;
+    return decision({ status, reason, requeueAfterMs: dueAt - now.getTime() });
+  }
+  let checks = "";
+  if (!firstStep) {
+    if (world.analysis === undefined) return decision({ status, reason: "running metric checks", needsAnalysis: true });
+    const verdict = judgeAnalysis(world.analysis);
+    if (!verdict.passed) {
+      const failed = (status.failedChecks ?? 0) + 1;
+      const why = `${verdict.summary} (failed checks ${failed}/${spec.analysis.threshold})`;
+      if (failed >= spec.analysis.threshold) {
+        const rolled = rollback(ctx, why);
+        rolled.status.failedChecks = failed;
+        return rolled;
+      }
+      const reason = `Halt ${id} advancement: ${why}`;
+      return decision({
+        status: step(status, { phase: "Progressing", failedChecks: failed }, reason, now),
+        reason,
+        events: [warning("Halted", reason)],
+        requeueAfterMs: spec.analysis.intervalMs,
+      });
+    }
+    checks = `: ${verdict.summary}`;
+  }
+  return advance(ctx, weight, iterations, checks);
+}
+
+function advance(ctx: Ctx, weight: number, iterations: number, checks: string): Decision {
+  const { spec, status, now, id } = ctx;
+  const a = spec.analysis;
+  if (a.strategy === "canary") {
+    const next = a.canaryWeights.find((w) => w > weight);
+    if (next === undefined) return promote(ctx, `Canary analysis of ${id} passed at weight ${weight}${checks}`);
+    const reason = `Advance ${id} canary weight ${next}${checks}`;
+    return decision({
+      status: step(status, { phase: "Progressing", canaryWeight: next }, reason, now),
+      reason,
+      events: [normal("Progressing", reason)],
+      requeueAfterMs: a.intervalMs,
+    });
+  }
+  if (iterations < a.iterations) {
+    const reason = `Advance ${id} canary iteration ${iterations + 1}/${a.iterations}${checks}`;
+    // A/B testing sends the matched traffic to the canary for the whole run; blue/green sends none.
+    const canaryWeight = a.strategy === "ab-testing" ? 100 : 0;
+    return decision({
+      status: step(status, { phase: "Progressing", iterations: iterations + 1, canaryWeight }, reason, now),
+      reason,
+      events: [normal("Progressing", reason)],
+      requeueAfterMs: a.intervalMs,
+    });
+  }
+  // Blue/green switches all traffic to the tested canary while the primary rolls out the new version.
+  const extra = a.strategy === "blue-green" ? { canaryWeight: 100 } : {};
+  return promote(ctx, `Canary analysis of ${id} completed ${a.iterations} iterations${checks}`, extra);
+}
+
+function promoting(ctx: Ctx): Decision {
+  const { spec, status, world, now, id } = ctx;
+  const primary = world.primary;
+  if (primary === undefined) throw new Error("unreachable: checked by decide()");
+  if (!primary.readiness.ready) {
+    const reason = `waiting for ${spec.names.primaryWorkload} to roll out the promoted template: ${primary.readiness.message}`;
+    return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
+  }
+  const weight = status.canaryWeight ?? 0;
+  const promotionStep = spec.analysis.stepWeightPromotion;
+  if (promotionStep !== undefined && promotionStep > 0 && weight - promotionStep > 0 && spec.analysis.strategy === "canary") {
+    if (now.getTime() < analysisDueAt(ctx)) {
+      const dueAt = analysisDueAt(ctx);
+      return decision({ status, reason: `next promotion step of ${id}`, requeueAfterMs: dueAt - now.getTime() });
+    }
+    const next = weight - promotionStep;
+    const reason = `Advance ${id} primary weight ${100 - next}`;
+    return decision({
+      status: step(status, { phase: "Promoting", canaryWeight: next }, reason, now),
+      reason,
+      events: [normal("Promoting", reason)],
+      requeueAfterMs: spec.analysis.intervalMs,
+    });
+  }
+  const reason = `Routing all traffic to primary ${spec.names.primaryWorkload}`;
+  return decision({
+    status: step(status, { phase: "Finalising", canaryWeight: 0, lastPromotedSpec: status.lastAppliedSpec }, reason, now),
+    reason,
+    events: [normal("Promoting", reason)],
+    requeueAfterMs: 0,
+  });
+}
+
+function finalise(ctx: Ctx): Decision {
+  const { spec, status, now, id, ref } = ctx;
+  const reason = `Promotion completed! Scaling down ${spec.targetRef.name}.${ref.namespace}`;
+  return decision({
+    status: step(status, { phase: "Succeeded", canaryWeight: 0, failedChecks: 0 }, `Canary analysis of ${id} completed successfully, promotion finished`, now),
+    reason,
+    events: [normal("Succeeded", reason)],
+  });
+}

@@ -1,0 +1,28 @@
+import type { CanaryStatus } from "../api/canary.js";
+
+/** One-off changes the shell performs before writing the next status (idempotent: safe to repeat). */
+export type EdgeAction =
+  /** create `<target>-primary` as a copy of the target */
+  | { kind: "create-primary" }
+  /** copy the target's pod template (and tracked configs) to the primary */
+  | { kind: "promote" };
+
+export interface CanaryEvent {
+  type: "Normal" | "Warning";
+  /** CamelCase, as Kubernetes events expect: Synced, Progressing, Promoted, RolledBack, ... */
+  reason: string;
+  message: string;
+}
+
+export interface Decision {
+  /** the next status; the world (routes, scale) is then made to match it */
+  status: CanaryStatus;
+  actions: EdgeAction[];
+  events: CanaryEvent[];
+  /** why: the human-readable sentence that goes to the condition, the log and (for changes) an Event */
+  reason: string;
+  /** when to look again even if nothing changes in the cluster; undefined: only on change */
+  requeueAfterMs: number | undefined;
+  /** the step is due and needs metric results: run the checks and decide again with them */
+  needsAnalysis: boolean;
+}

@@ -1,0 +1,44 @@
+// The level-triggered half of the core: what routes and scale should look like for a status.
+// The shell makes the cluster match this on every reconcile, so drift (someone edits the
+// VirtualService, scales the canary) is corrected, and a restart resumes where status says.
+import type { CanaryPhase, CanaryStatus } from "../api/canary.js";
+import type { EffectiveSpec } from "../api/defaults.js";
+
+export interface DesiredRouting {
+  primaryWeight: number;
+  canaryWeight: number;
+  /** mirror a copy of primary traffic to the canary (analysis.mirror during the analysis) */
+  mirror: boolean;
+}
+
+/** "up": run the canary with the primary's replica count; "zero": scaled down; "leave": not ours to touch yet. */
+export type DesiredCanaryScale = "up" | "zero" | "leave";
+
+const RUNNING: readonly CanaryPhase[] = ["Progressing", "Waiting", "WaitingPromotion", "Promoting"];
+
+/** Routing objects exist once the primary has been ready: before that, the apex still reaches the target. */
+export function routingEnabled(status: CanaryStatus): boolean {
+  const phase = status.phase ?? "";
+  return phase !== "" && phase !== "Initializing";
+}
+
+export function desiredRouting(spec: EffectiveSpec, status: CanaryStatus): DesiredRouting {
+  const phase = status.phase ?? "";
+  const running = RUNNING.includes(phase);
+  const canaryWeight = running ? Math.min(100, Math.max(0, status.canaryWeight ?? 0)) : 0;
+  // Flagger mirrors for the whole blue/green run, but in a canary release only on the weight-0 first step:
+  // once traffic is split, mirroring would copy the canary's own share to it again.
+  const strategy = spec.analysis.strategy;
+  const mirror =
+    running &&
+    phase !== "Promoting" &&
+    spec.analysis.mirror &&
+    (strategy === "blue-green" || (strategy === "canary" && canaryWeight === 0));
+  return { primaryWeight: 100 - canaryWeight, canaryWeight, mirror };
+}
+
+export function desiredCanaryScale(status: CanaryStatus): DesiredCanaryScale {
+  const phase = status.phase ?? "";
+  if (phase === "" || phase === "Initializing" || phase === "Terminating" || phase === "Terminated") return "leave";
+  return RUNNING.includes(phase) ? "up" : "zero";
+}

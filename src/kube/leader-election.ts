@@ -1,0 +1,98 @@
+// Leader election on a coordination.k8s.io/v1 Lease (client-node has none): acquire when the lease is
+// free or expired, renew every retry period, and give up leadership if renewals fail for longer than
+// the renew deadline. Writes carry resourceVersion, so of two candidates only one wins (the other gets 409).
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { describeError, isConflict, isNotFound } from "./client.js";
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class LeaderElector {
+  private readonly api: CoordinationV1Api;
+  private readonly leaseDuration: number;
+  private readonly renewDeadline: number;
+  private readonly retryPeriod: number;
+  private stopped = false;
+  leading = false;
+
+  constructor(config: KubeConfig, private readonly options: LeaderElectionOptions, private readonly log: Logger) {
+    this.api = config.makeApiClient(CoordinationV1Api);
+    this.leaseDuration = options.leaseDurationSeconds ?? 15;
+    this.renewDeadline = options.renewDeadlineSeconds ?? 10;
+    this.retryPeriod = options.retryPeriodSeconds ?? 2;
+  }
+
+  /** Resolves once this instance leads; then keeps renewing and calls onLost if it stops leading. */
+  async acquire(onLost: () => void): Promise<void> {
+    while (!this.stopped && !(await this.tryAcquireOrRenew())) await sleep(this.retryPeriod * 1000);
+    this.leading = true;
+    this.log.info({ lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity }, "became leader");
+    void this.renewLoop(onLost);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async renewLoop(onLost: () => void): Promise<void> {
+    let lastRenew = Date.now();
+    while (!this.stopped) {
+      await sleep(this.retryPeriod * 1000);
+      if (await this.tryAcquireOrRenew()) lastRenew = Date.now();
+      else if (Date.now() - lastRenew > this.renewDeadline * 1000) {
+        this.leading = false;
+        this.log.error({ identity: this.options.identity }, "lost leadership");
+        onLost();
+        return;
+      }
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity } = this.options;
+    const now = new V1MicroTime();
+    try {
+      let lease: V1Lease;
+      try {
+        lease = await this.api.readNamespacedLease({ name, namespace });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await this.api.createNamespacedLease({
+          namespace,
+          body: {
+            metadata: { name, namespace },
+            spec: { holderIdentity: identity, leaseDurationSeconds: this.leaseDuration, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+          },
+        });
+        return true;
+      }
+      const spec = lease.spec ?? {};
+      const holder = spec.holderIdentity;
+      const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
+      const expired = renewed + (spec.leaseDurationSeconds ?? this.leaseDuration) * 1000 < Date.now();
+      if (holder && holder !== identity && !expired) return false;
+      const takingOver = holder !== identity;
+      lease.spec = {
+        ...spec,
+        holderIdentity: identity,
+        leaseDurationSeconds: this.leaseDuration,
+        renewTime: now,
+        ...(takingOver ? { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
+      };
+      await this.api.replaceNamespacedLease({ name, namespace, body: lease });
+      return true;
+    } catch (err) {
+      if (!isConflict(err)) this.log.warn({ err: describeError(err) }, "leader election: lease update failed");
+      return false;
+    }
+  }
+}

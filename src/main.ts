@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// Serin's entry point: wire the shell (clients, caches, queue, HTTP) around the pure core and run.
+import { Applier } from "./controller/apply.js";
+import { ClusterCache } from "./controller/cluster-cache.js";
+import { CanaryController } from "./controller/controller.js";
+import { Reconciler } from "./controller/reconciler.js";
+import { ConfigError, identity, parseConfig, usage } from "./config.js";
+import { connect } from "./kube/client.js";
+import { EventRecorder } from "./kube/events.js";
+import { LeaderElector } from "./kube/leader-election.js";
+import { PrometheusClient } from "./metrics/prometheus-client.js";
+import { startHttpServer } from "./observability/http-server.js";
+import { createLogger } from "./observability/logger.js";
+import { ControllerMetrics } from "./observability/metrics.js";
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
+    process.exit(2);
+  }
+  if (config === "help") {
+    process.stdout.write(usage);
+    return;
+  }
+  const log = createLogger(config.logLevel);
+  const clients = connect(config.kubeconfig);
+  const metrics = new ControllerMetrics();
+  const cache = new ClusterCache(clients, log, config.namespace);
+  const events = new EventRecorder(clients.core, log);
+  const reconciler = new Reconciler({
+    clients,
+    cache,
+    applier: new Applier(clients, cache, log),
+    events,
+    prometheus: new PrometheusClient({ address: config.metricsServer }),
+    metrics,
+    log,
+  });
+  const controller = new CanaryController(cache, reconciler, metrics, log, {
+    workers: config.workers,
+    resyncSchedule: config.resyncSchedule,
+  });
+  const elector = config.leaderElect
+    ? new LeaderElector(clients.config, { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: identity() }, log)
+    : undefined;
+
+  const server = await startHttpServer(config.listenAddress, metrics.registry, {
+    healthy: () => true,
+    // A standby replica is ready to take over; the leader is ready once its caches are synced.
+    ready: () => (elector !== undefined && !elector.leading ? true : cache.synced()),
+  });
+  log.info({ listen: config.listenAddress, metricsServer: config.metricsServer, namespace: config.namespace ?? "(all)" }, "serin starting");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    elector?.stop();
+    await controller.stop();
+    await cache.stop();
+    server.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  if (elector) {
+    await elector.acquire(() => {
+      // Another replica may be acting already: stop at once, like controller-runtime, and let Kubernetes restart us.
+      process.exit(1);
+    });
+  }
+  await cache.start();
+  metrics.canaryTotal.set(cache.canaries.list().length);
+  cache.canaries.onChange(() => metrics.canaryTotal.set(cache.canaries.list().length));
+  controller.start();
+  log.info({ canaries: cache.canaries.list().length }, "caches synced; controller running");
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`serin: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

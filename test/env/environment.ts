@@ -1,0 +1,82 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Cluster, startCluster } from "./cluster.js";
+import { type PrometheusServer, startPrometheus } from "./prometheus.js";
+import { repoRoot } from "./toolchain.js";
+import { waitFor } from "./processes.js";
+
+/** The whole local test world: a real cluster with Serin's and Istio's CRDs, and a real Prometheus. */
+export interface Environment {
+  cluster: Cluster;
+  prometheus: PrometheusServer;
+  /** kubeconfig of the `serin` ServiceAccount (deploy/rbac.yaml): Serin runs with its real RBAC */
+  serinKubeconfigPath: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startEnvironment(options: { keepDir?: boolean } = {}): Promise<Environment> {
+  const dir = mkdtempSync(join(tmpdir(), "serin-env-"));
+  const cluster = await startCluster({ dir: join(dir, "cluster"), keepDir: true });
+  let prometheus: PrometheusServer | undefined;
+  try {
+    cluster.kubectl(["apply", "--server-side", "-f", join(repoRoot, "crds")]);
+    cluster.kubectl(["apply", "--server-side", "-f", join(repoRoot, "test", "fixtures", "istio", "crds.yaml")]);
+    for (const crd of [
+      "canaries.serin.dev",
+      "metrictemplates.serin.dev",
+      "alertproviders.serin.dev",
+      "virtualservices.networking.istio.io",
+      "destinationrules.networking.istio.io",
+    ]) {
+      cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${crd}`]);
+    }
+    cluster.kubectl(["apply", "-f", join(repoRoot, "deploy", "namespace.yaml"), "-f", join(repoRoot, "deploy", "rbac.yaml")]);
+    const serinKubeconfigPath = await serviceAccountKubeconfig(cluster, dir);
+    const promDir = join(dir, "prometheus");
+    mkdirSync(promDir, { recursive: true });
+    prometheus = await startPrometheus(promDir);
+    const started = prometheus;
+    return {
+      cluster,
+      prometheus: started,
+      serinKubeconfigPath,
+      dir,
+      async stop() {
+        await started.stop();
+        await cluster.stop();
+        if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await prometheus?.stop();
+    await cluster.stop();
+    throw err;
+  }
+}
+
+async function serviceAccountKubeconfig(cluster: Cluster, dir: string): Promise<string> {
+  let token = "";
+  await waitFor(
+    "token for serin-system/serin",
+    async () => {
+      token = cluster.kubectl(["create", "token", "serin", "-n", "serin-system", "--duration=24h"]).trim();
+      return token.length > 0;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const path = join(dir, "serin.kubeconfig");
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "local", cluster: { server: cluster.server, "certificate-authority": cluster.pki.caCert } }],
+      users: [{ name: "serin", user: { token } }],
+      contexts: [{ name: "serin", context: { cluster: "local", user: "serin" } }],
+      "current-context": "serin",
+    }),
+  );
+  return path;
+}

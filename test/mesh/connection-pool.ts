@@ -1,0 +1,69 @@
+// DestinationRule connectionPool limits (Envoy circuit breakers), per client workload and cluster.
+import type { PoolLimits } from "./traffic-policy.js";
+
+export type Release = () => void;
+
+interface Pool {
+  active: number;
+  pending: Array<(release: Release | undefined) => void>;
+}
+
+export type Admission = { kind: "granted"; release: Release } | { kind: "overflow" } | { kind: "aborted" };
+
+export class ConnectionPools {
+  private readonly pools = new Map<string, Pool>();
+
+  /**
+   * Admit one request: straight through while fewer than maxConnections are in flight, else queued while
+   * fewer than maxPending wait, else overflow (Envoy answers 503 with response flag UO).
+   */
+  acquire(key: string, limits: PoolLimits, signal?: AbortSignal): Promise<Admission> {
+    if (
+      limits.maxConnections === Number.POSITIVE_INFINITY &&
+      limits.maxRequests === Number.POSITIVE_INFINITY &&
+      !this.pools.has(key)
+    ) {
+      return Promise.resolve({ kind: "granted", release: () => {} });
+    }
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = { active: 0, pending: [] };
+      this.pools.set(key, pool);
+    }
+    const p = pool;
+    if (p.active >= limits.maxRequests) return Promise.resolve({ kind: "overflow" });
+    if (p.active < limits.maxConnections) {
+      p.active++;
+      return Promise.resolve({ kind: "granted", release: this.releaser(key, p) });
+    }
+    if (p.pending.length >= limits.maxPending) return Promise.resolve({ kind: "overflow" });
+    return new Promise<Admission>((resolve) => {
+      const waiter = (release: Release | undefined) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(release ? { kind: "granted", release } : { kind: "aborted" });
+      };
+      const onAbort = () => {
+        const i = p.pending.indexOf(waiter);
+        if (i >= 0) p.pending.splice(i, 1);
+        resolve({ kind: "aborted" });
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      p.pending.push(waiter);
+    });
+  }
+
+  private releaser(key: string, pool: Pool): Release {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = pool.pending.shift();
+      if (next) {
+        next(this.releaser(key, pool));
+        return;
+      }
+      pool.active--;
+      if (pool.active <= 0 && pool.pending.length === 0) this.pools.delete(key);
+    };
+  }
+}

@@ -1,0 +1,176 @@
+// Builders and waits for tests that drive the simulator through a real cluster.
+import {
+  CoreV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  type V1Deployment,
+  type V1Service,
+} from "@kubernetes/client-node";
+import type { MeshDebugState } from "./admin.js";
+import type { DestinationRuleSpec, VirtualServiceSpec } from "./istio-types.js";
+
+export interface AppSpec {
+  name: string;
+  namespace: string;
+  image: string;
+  /** Pod labels; `app: name` unless given. */
+  labels?: Record<string, string>;
+  replicas?: number;
+  env?: Record<string, string>;
+}
+
+export function deploymentObject(a: AppSpec): V1Deployment {
+  const labels = a.labels ?? { app: a.name };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: a.name, namespace: a.namespace, labels },
+    spec: {
+      replicas: a.replicas ?? 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            {
+              name: "app",
+              image: a.image,
+              ports: [{ name: "http", containerPort: 8080 }],
+              env: Object.entries(a.env ?? {}).map(([name, value]) => ({ name, value })),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function serviceObject(
+  name: string,
+  namespace: string,
+  selector: Record<string, string>,
+  port = 80,
+): V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace },
+    spec: { selector, ports: [{ name: "http", port, targetPort: 8080 }] },
+  };
+}
+
+export function virtualServiceObject(
+  name: string,
+  namespace: string,
+  spec: VirtualServiceSpec,
+): KubernetesObject {
+  return {
+    apiVersion: "networking.istio.io/v1beta1",
+    kind: "VirtualService",
+    metadata: { name, namespace },
+    spec,
+  } as KubernetesObject;
+}
+
+export function destinationRuleObject(
+  name: string,
+  namespace: string,
+  spec: DestinationRuleSpec,
+): KubernetesObject {
+  return {
+    apiVersion: "networking.istio.io/v1beta1",
+    kind: "DestinationRule",
+    metadata: { name, namespace },
+    spec,
+  } as KubernetesObject;
+}
+
+/** Create objects in order; returns them as stored (with resourceVersion). */
+export async function createObjects(
+  kc: KubeConfig,
+  objects: KubernetesObject[],
+): Promise<KubernetesObject[]> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const out: KubernetesObject[] = [];
+  for (const o of objects) out.push(await api.create(o));
+  return out;
+}
+
+/** Replace an object (read-modify-write on resourceVersion). */
+export async function replaceObject<T extends KubernetesObject>(
+  kc: KubeConfig,
+  obj: T,
+  mutate: (o: T) => void,
+): Promise<KubernetesObject> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const current = (await api.read({
+    apiVersion: obj.apiVersion ?? "",
+    kind: obj.kind ?? "",
+    metadata: { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace ?? "" },
+  })) as T;
+  mutate(current);
+  return api.replace(current);
+}
+
+export async function createTestNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  const api = kc.makeApiClient(CoreV1Api);
+  const name = `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+  await api.createNamespace({ body: { metadata: { name, labels: { "serin.dev/test": "mesh" } } } });
+  // Pods are rejected until the namespace's default ServiceAccount exists.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await api.readNamespacedServiceAccount({ name: "default", namespace: name });
+      return name;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+export async function deleteNamespace(kc: KubeConfig, name: string): Promise<void> {
+  await kc
+    .makeApiClient(CoreV1Api)
+    .deleteNamespace({ name })
+    .catch(() => {});
+}
+
+export async function fetchMeshState(adminUrl: string): Promise<MeshDebugState> {
+  const res = await fetch(new URL("/debug/state", adminUrl));
+  if (!res.ok) throw new Error(`mesh /debug/state: HTTP ${res.status}`);
+  return (await res.json()) as MeshDebugState;
+}
+
+/** Poll the simulator's view until `ready` holds (e.g. a VirtualService's resourceVersion is seen). */
+export async function waitForMeshState(
+  adminUrl: string,
+  what: string,
+  ready: (s: MeshDebugState) => boolean,
+  timeoutMs = 60_000,
+): Promise<MeshDebugState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await fetchMeshState(adminUrl);
+    if (ready(s)) return s;
+    if (Date.now() > deadline) throw new Error(`mesh simulator: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function readyPods(s: MeshDebugState, namespace: string, workload: string): number {
+  return s.pods.filter((p) => p.namespace === namespace && p.workload === workload && p.ready).length;
+}
+
+export function seesObject(
+  list: ReadonlyArray<{ namespace: string; name: string; resourceVersion: string }>,
+  obj: KubernetesObject,
+): boolean {
+  return list.some(
+    (x) =>
+      x.namespace === obj.metadata?.namespace &&
+      x.name === obj.metadata?.name &&
+      x.resourceVersion === obj.metadata?.resourceVersion,
+  );
+}
