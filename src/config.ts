@@ -53,11 +53,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new ConfigError(`--workers must be a whole number from 1 to 64, got ${values.workers}`);
   }
-  const metricsServer = values["metrics-server"] ?? env.METRICS_SERVER ?? "http://prometheus.istio-system:9090";
+  const metricsServer =
+    values["metrics-server"] ?? env.METRICS_SERVER ?? "http://prometheus.istio-system:9090";
   try {
     new URL(metricsServer);
   } catch {
-    throw new ConfigError(`--metrics-server must be a URL such as http://prometheus:9090, got ${metricsServer}`);
+    throw new ConfigError(
+      `--metrics-server must be a URL such as http://prometheus:9090, got ${metricsServer}`,
+    );
   }
   return {
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG_PATH,

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Serin's entry point: wire the shell (clients, caches, queue, HTTP) around the pure core and run.
+import { identity, parseConfig, usage } from "./config.js";
 import { Applier } from "./controller/apply.js";
 import { ClusterCache } from "./controller/cluster-cache.js";
 import { CanaryController } from "./controller/controller.js";
 import { Reconciler } from "./controller/reconciler.js";
-import { ConfigError, identity, parseConfig, usage } from "./config.js";
 import { connect } from "./kube/client.js";
 import { EventRecorder } from "./kube/events.js";
 import { LeaderElector } from "./kube/leader-election.js";
@@ -44,7 +44,11 @@ async function main(): Promise<void> {
     resyncSchedule: config.resyncSchedule,
   });
   const elector = config.leaderElect
-    ? new LeaderElector(clients.config, { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: identity() }, log)
+    ? new LeaderElector(
+        clients.config,
+        { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: identity() },
+        log,
+      )
     : undefined;
 
   const server = await startHttpServer(config.listenAddress, metrics.registry, {
@@ -52,7 +56,14 @@ async function main(): Promise<void> {
     // A standby replica is ready to take over; the leader is ready once its caches are synced.
     ready: () => (elector !== undefined && !elector.leading ? true : cache.synced()),
   });
-  log.info({ listen: config.listenAddress, metricsServer: config.metricsServer, namespace: config.namespace ?? "(all)" }, "serin starting");
+  log.info(
+    {
+      listen: config.listenAddress,
+      metricsServer: config.metricsServer,
+      namespace: config.namespace ?? "(all)",
+    },
+    "serin starting",
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,7 +1,12 @@
 // The writing half of the shell: makes the cluster match the decision. Every write is idempotent
 // and carries the cached resourceVersion, so a stale cache turns into a 409 and a fresh reconcile,
 // never into a lost update.
-import { type KubernetesObject, PatchStrategy, type V1Deployment, type V1Service } from "@kubernetes/client-node";
+import {
+  type KubernetesObject,
+  PatchStrategy,
+  type V1Deployment,
+  type V1Service,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary } from "../api/canary.js";
 import type { EffectiveSpec } from "../api/defaults.js";
@@ -11,8 +16,8 @@ import { buildDestinationRules } from "../router/istio-destination-rules.js";
 import { buildVirtualService } from "../router/istio-virtual-service.js";
 import { ownershipOf } from "../router/ownership.js";
 import { buildServices, selectTargetLabel } from "../router/services.js";
-import { canonicalJson } from "../workload/pod-template-hash.js";
 import { buildPrimaryConfig } from "../workload/config-refs.js";
+import { canonicalJson } from "../workload/pod-template-hash.js";
 import { buildPrimaryDeployment, promotePrimary } from "../workload/primary-deployment.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { Observation } from "./observe.js";
@@ -45,12 +50,25 @@ export class Applier {
     await this.syncPrimaryConfigs(canary, obs);
     const next = promotePrimary(obs.primary, obs.target, canary, { trackedConfigs: trackedChecksums(obs) });
     if (canonicalJson(next.spec) === canonicalJson(obs.primary.spec)) return;
-    await this.clients.objects.replace(withKind(next, "apps/v1", "Deployment"), undefined, undefined, FIELD_MANAGER);
-    this.log.info({ canary: canary.metadata.name, primary: spec.names.primaryWorkload }, "promoted template to primary");
+    await this.clients.objects.replace(
+      withKind(next, "apps/v1", "Deployment"),
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+    );
+    this.log.info(
+      { canary: canary.metadata.name, primary: spec.names.primaryWorkload },
+      "promoted template to primary",
+    );
   }
 
   /** Services, DestinationRules and the VirtualService, with the weights of `routing`. */
-  async ensureRouting(canary: Canary, spec: EffectiveSpec, obs: Observation, routing: DesiredRouting): Promise<string[]> {
+  async ensureRouting(
+    canary: Canary,
+    spec: EffectiveSpec,
+    obs: Observation,
+    routing: DesiredRouting,
+  ): Promise<string[]> {
     const notes: string[] = [];
     if (obs.target === undefined) return notes;
     const selector = selectTargetLabel(obs.target.spec?.selector.matchLabels);
@@ -62,14 +80,22 @@ export class Applier {
     }
     const rules = buildDestinationRules(canary);
     for (const rule of [rules.primary, rules.canary]) {
-      await this.ensureOwned(canary, rule as unknown as KubernetesObject, this.cache.destinationRules.get(rule.metadata.name ?? "", rule.metadata.namespace));
+      await this.ensureOwned(
+        canary,
+        rule as unknown as KubernetesObject,
+        this.cache.destinationRules.get(rule.metadata.name ?? "", rule.metadata.namespace),
+      );
     }
     const vs = buildVirtualService(canary, {
       primaryWeight: routing.primaryWeight,
       canaryWeight: routing.canaryWeight,
       mirror: routing.mirror,
     });
-    await this.ensureOwned(canary, vs as unknown as KubernetesObject, this.cache.virtualServices.get(vs.metadata.name ?? "", vs.metadata.namespace ?? undefined));
+    await this.ensureOwned(
+      canary,
+      vs as unknown as KubernetesObject,
+      this.cache.virtualServices.get(vs.metadata.name ?? "", vs.metadata.namespace ?? undefined),
+    );
     return notes;
   }
 
@@ -84,7 +110,12 @@ export class Applier {
     }
     if (current === wanted) return;
     await this.clients.objects.patch(
-      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: spec.targetRef.name, namespace: target.metadata?.namespace }, spec: { replicas: wanted } } as KubernetesObject,
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: spec.targetRef.name, namespace: target.metadata?.namespace },
+        spec: { replicas: wanted },
+      } as KubernetesObject,
       undefined,
       undefined,
       FIELD_MANAGER,
@@ -101,11 +132,19 @@ export class Applier {
         config.kind === "configmap"
           ? this.cache.configMaps.get(copy.metadata?.name ?? "", copy.metadata?.namespace)
           : this.cache.secrets.get(copy.metadata?.name ?? "", copy.metadata?.namespace);
-      await this.ensureOwned(canary, copy as KubernetesObject, existing as KubernetesObject | undefined, ["data", "binaryData", "type"]);
+      await this.ensureOwned(canary, copy as KubernetesObject, existing as KubernetesObject | undefined, [
+        "data",
+        "binaryData",
+        "type",
+      ]);
     }
   }
 
-  private async ensureService(canary: Canary, desired: V1Service, apex: boolean): Promise<string | undefined> {
+  private async ensureService(
+    canary: Canary,
+    desired: V1Service,
+    apex: boolean,
+  ): Promise<string | undefined> {
     const name = desired.metadata?.name ?? "";
     const existing = this.cache.services.get(name, desired.metadata?.namespace);
     if (existing === undefined) {
@@ -113,7 +152,8 @@ export class Applier {
       return undefined;
     }
     const ownership = ownershipOf(existing, canary);
-    if (ownership.status === "foreign") throw new BlockedError(`Service ${ownership.reason}: delete it or rename spec.service.name`);
+    if (ownership.status === "foreign")
+      throw new BlockedError(`Service ${ownership.reason}: delete it or rename spec.service.name`);
     if (ownership.status === "unowned" && !apex) {
       throw new BlockedError(`Service ${ownership.reason}: delete it so Serin can create it`);
     }
@@ -124,7 +164,11 @@ export class Applier {
     const next: V1Service = structuredClone(existing);
     next.spec = { ...next.spec, selector: desired.spec?.selector, ports: desired.spec?.ports };
     if (ownership.status === "owned") {
-      next.metadata = { ...next.metadata, labels: desired.metadata?.labels, annotations: { ...existing.metadata?.annotations, ...desired.metadata?.annotations } };
+      next.metadata = {
+        ...next.metadata,
+        labels: desired.metadata?.labels,
+        annotations: { ...existing.metadata?.annotations, ...desired.metadata?.annotations },
+      };
     }
     await this.clients.objects.replace(withKind(next, "v1", "Service"), undefined, undefined, FIELD_MANAGER);
     // The user's own apex Service is taken over, not owned: deleting the Canary must not delete it.
@@ -134,7 +178,12 @@ export class Applier {
   }
 
   /** Creates, or updates when the managed fields differ; refuses objects controlled by someone else. */
-  private async ensureOwned(canary: Canary, desired: KubernetesObject, existing: KubernetesObject | undefined, fields: string[] = ["spec"]): Promise<void> {
+  private async ensureOwned(
+    canary: Canary,
+    desired: KubernetesObject,
+    existing: KubernetesObject | undefined,
+    fields: string[] = ["spec"],
+  ): Promise<void> {
     if (existing === undefined) {
       await this.create(desired);
       return;
@@ -146,11 +195,18 @@ export class Applier {
       );
     }
     const record = (o: KubernetesObject) => o as unknown as Record<string, unknown>;
-    const differs = fields.some((f) => canonicalJson(record(existing)[f]) !== canonicalJson(record(desired)[f]));
+    const differs = fields.some(
+      (f) => canonicalJson(record(existing)[f]) !== canonicalJson(record(desired)[f]),
+    );
     if (!differs) return;
     const next = { ...structuredClone(existing) } as Record<string, unknown>;
     for (const f of fields) next[f] = record(desired)[f];
-    await this.clients.objects.replace(next as unknown as KubernetesObject, undefined, undefined, FIELD_MANAGER);
+    await this.clients.objects.replace(
+      next as unknown as KubernetesObject,
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+    );
   }
 
   private async create(obj: KubernetesObject): Promise<void> {
@@ -169,12 +225,18 @@ function trackedChecksums(obs: Observation): Record<string, string> {
 }
 
 function portsOf(svc: V1Service) {
-  return (svc.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol ?? "TCP", appProtocol: p.appProtocol }));
+  return (svc.spec?.ports ?? []).map((p) => ({
+    name: p.name,
+    port: p.port,
+    targetPort: p.targetPort,
+    protocol: p.protocol ?? "TCP",
+    appProtocol: p.appProtocol,
+  }));
 }
 
 function withKind<T extends object>(obj: T, apiVersion: string, kind: string): KubernetesObject {
   return { ...obj, apiVersion, kind } as KubernetesObject;
 }
 
-export { describeError, isNotFound };
 export type { V1Deployment };
+export { describeError, isNotFound };

@@ -1,6 +1,20 @@
-import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Secret, V1Service } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Secret,
+  V1Service,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { API_VERSION, CANARY_KIND, CANARY_PLURAL, GROUP, METRIC_TEMPLATE_KIND, METRIC_TEMPLATE_PLURAL, VERSION } from "../api/constants.js";
+import {
+  API_VERSION,
+  CANARY_KIND,
+  CANARY_PLURAL,
+  GROUP,
+  METRIC_TEMPLATE_KIND,
+  METRIC_TEMPLATE_PLURAL,
+  VERSION,
+} from "../api/constants.js";
 import type { KubeClients } from "../kube/client.js";
 import { ResilientInformer } from "../kube/informer.js";
 
@@ -23,10 +37,23 @@ export class ClusterCache {
   readonly metricTemplates: ResilientInformer<KubernetesObject>;
 
   constructor(clients: KubeClients, log: Logger, namespace?: string) {
-    const make = <T extends KubernetesObject>(name: string, apiVersion: string, kind: string, group: string, version: string, plural: string) =>
+    const make = <T extends KubernetesObject>(
+      name: string,
+      apiVersion: string,
+      kind: string,
+      group: string,
+      version: string,
+      plural: string,
+    ) =>
       new ResilientInformer<T>(
         clients,
-        { name, apiVersion, kind, path: path(group, version, plural, namespace), ...(namespace ? { namespace } : {}) },
+        {
+          name,
+          apiVersion,
+          kind,
+          path: path(group, version, plural, namespace),
+          ...(namespace ? { namespace } : {}),
+        },
         log,
       );
     this.canaries = make("canaries", API_VERSION, CANARY_KIND, GROUP, VERSION, CANARY_PLURAL);
@@ -34,9 +61,30 @@ export class ClusterCache {
     this.configMaps = make("configmaps", "v1", "ConfigMap", "", "v1", "configmaps");
     this.secrets = make("secrets", "v1", "Secret", "", "v1", "secrets");
     this.services = make("services", "v1", "Service", "", "v1", "services");
-    this.virtualServices = make("virtualservices", ISTIO, "VirtualService", "networking.istio.io", "v1beta1", "virtualservices");
-    this.destinationRules = make("destinationrules", ISTIO, "DestinationRule", "networking.istio.io", "v1beta1", "destinationrules");
-    this.metricTemplates = make("metrictemplates", API_VERSION, METRIC_TEMPLATE_KIND, GROUP, VERSION, METRIC_TEMPLATE_PLURAL);
+    this.virtualServices = make(
+      "virtualservices",
+      ISTIO,
+      "VirtualService",
+      "networking.istio.io",
+      "v1beta1",
+      "virtualservices",
+    );
+    this.destinationRules = make(
+      "destinationrules",
+      ISTIO,
+      "DestinationRule",
+      "networking.istio.io",
+      "v1beta1",
+      "destinationrules",
+    );
+    this.metricTemplates = make(
+      "metrictemplates",
+      API_VERSION,
+      METRIC_TEMPLATE_KIND,
+      GROUP,
+      VERSION,
+      METRIC_TEMPLATE_PLURAL,
+    );
   }
 
   all(): ResilientInformer<KubernetesObject>[] {

@@ -65,13 +65,19 @@ export class CanaryController {
         const result = await this.reconciler.reconcile(namespace, name);
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
-        this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: result.requeueAfterMs !== undefined ? "requeue_after" : "success" });
+        this.metrics.reconcileTotal.inc({
+          controller: CONTROLLER,
+          result: result.requeueAfterMs !== undefined ? "requeue_after" : "success",
+        });
       } catch (err) {
         if (isConflict(err)) {
           // Someone changed the Canary or an object under us: redo on fresh state, soon.
           this.log.debug({ canary: key, err: describeError(err) }, "conflict; reconciling again");
         } else {
-          this.log.warn({ canary: key, err: describeError(err), retries: this.queue.retries(key) }, "reconcile failed; will retry with backoff");
+          this.log.warn(
+            { canary: key, err: describeError(err), retries: this.queue.retries(key) },
+            "reconcile failed; will retry with backoff",
+          );
         }
         this.queue.addRateLimited(key);
         this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "error" });
@@ -98,7 +104,9 @@ export class CanaryController {
   }
 
   private ownerCanary(obj: KubernetesObject): string[] {
-    const ref = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === CANARY_KIND && r.apiVersion.startsWith(`${GROUP}/`));
+    const ref = obj.metadata?.ownerReferences?.find(
+      (r) => r.controller && r.kind === CANARY_KIND && r.apiVersion.startsWith(`${GROUP}/`),
+    );
     return ref ? [`${obj.metadata?.namespace ?? ""}/${ref.name}`] : [];
   }
 
@@ -108,7 +116,12 @@ export class CanaryController {
     // The target (a new image: detected on the watch event, not at the next interval) and the primary.
     c.deployments.onChange((dep: V1Deployment) => {
       const name = dep.metadata?.name ?? "";
-      this.enqueueAll(this.canariesWhere(dep.metadata?.namespace, (s) => s.targetRef.name === name || `${s.targetRef.name}-primary` === name));
+      this.enqueueAll(
+        this.canariesWhere(
+          dep.metadata?.namespace,
+          (s) => s.targetRef.name === name || `${s.targetRef.name}-primary` === name,
+        ),
+      );
     });
     const onConfig = (kind: "configmap" | "secret") => (obj: KubernetesObject) => {
       const ns = obj.metadata?.namespace;
@@ -116,7 +129,10 @@ export class CanaryController {
       this.enqueueAll(
         this.canariesWhere(ns, (s) => {
           const target = c.deployments.get(s.targetRef.name, ns);
-          return target !== undefined && findTargetConfigRefs(target).some((r) => r.kind === kind && r.name === name);
+          return (
+            target !== undefined &&
+            findTargetConfigRefs(target).some((r) => r.kind === kind && r.name === name)
+          );
         }),
       );
     };

@@ -2,8 +2,15 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import type { Canary } from "../api/canary.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import type { ObservedWorld, TargetView } from "../core/world.js";
-import { type ConfigObject, type ConfigRef, configRefKey, findTargetConfigRefs, trackConfigs } from "../workload/config-refs.js";
+import {
+  type ConfigObject,
+  type ConfigRef,
+  configRefKey,
+  findTargetConfigRefs,
+  trackConfigs,
+} from "../workload/config-refs.js";
 import { computeRevision } from "../workload/pod-template-hash.js";
+import { PRIMARY_REVISION_ANNOTATION } from "../workload/primary-deployment.js";
 import { deploymentReadiness } from "../workload/readiness.js";
 import type { ClusterCache } from "./cluster-cache.js";
 
@@ -17,7 +24,11 @@ export interface Observation {
   warnings: string[];
 }
 
-export function lookupConfig(cache: ClusterCache, namespace: string, ref: Pick<ConfigRef, "kind" | "name">): ConfigObject | undefined {
+export function lookupConfig(
+  cache: ClusterCache,
+  namespace: string,
+  ref: Pick<ConfigRef, "kind" | "name">,
+): ConfigObject | undefined {
   if (ref.kind === "configmap") {
     const object = cache.configMaps.get(ref.name, namespace);
     return object ? { kind: "configmap", object } : undefined;
@@ -44,11 +55,19 @@ export function observe(cache: ClusterCache, canary: Canary, spec: EffectiveSpec
       const config = lookupConfig(cache, namespace, ref);
       if (config && configRefKey(ref) in tracked.checksums) trackedConfigs.push(config);
     }
-    const started = canary.status?.lastTransitionTime ? new Date(canary.status.lastTransitionTime) : undefined;
+    const started = canary.status?.lastTransitionTime
+      ? new Date(canary.status.lastTransitionTime)
+      : undefined;
     targetView = {
       revision: computeRevision(target.spec?.template ?? {}, tracked.checksums),
       trackedConfigs: tracked.checksums,
-      readiness: deploymentReadiness(target, spec.analysis.canaryReadyThreshold, spec.progressDeadlineSeconds, now, started),
+      readiness: deploymentReadiness(
+        target,
+        spec.analysis.canaryReadyThreshold,
+        spec.progressDeadlineSeconds,
+        now,
+        started,
+      ),
     };
   }
   return {
@@ -56,7 +75,15 @@ export function observe(cache: ClusterCache, canary: Canary, spec: EffectiveSpec
       now,
       target: targetView,
       primary: primary
-        ? { readiness: deploymentReadiness(primary, spec.analysis.primaryReadyThreshold, spec.progressDeadlineSeconds, now) }
+        ? {
+            readiness: deploymentReadiness(
+              primary,
+              spec.analysis.primaryReadyThreshold,
+              spec.progressDeadlineSeconds,
+              now,
+            ),
+            revision: primary.spec?.template.metadata?.annotations?.[PRIMARY_REVISION_ANNOTATION],
+          }
         : undefined,
     },
     target,

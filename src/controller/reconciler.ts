@@ -3,14 +3,14 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary, CanaryStatus } from "../api/canary.js";
-import { API_VERSION, CANARY_KIND } from "../api/constants.js";
+import { API_VERSION, CANARY_KIND, FINALIZER } from "../api/constants.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import { MetricTemplateSchema } from "../api/metric-template.js";
 import { formatProblems, validateCanary } from "../api/validate.js";
 import { decide } from "../core/decide.js";
 import type { Decision } from "../core/decision.js";
 import { desiredCanaryScale, desiredRouting, routingEnabled } from "../core/desired.js";
-import { READY, withCondition } from "../core/status.js";
+import { note, READY, step, withCondition } from "../core/status.js";
 import type { KubeClients } from "../kube/client.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { PrometheusClient } from "../metrics/prometheus-client.js";
@@ -18,6 +18,7 @@ import { runMetricChecks } from "../metrics/run-checks.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { type Applier, BlockedError } from "./apply.js";
 import type { ClusterCache } from "./cluster-cache.js";
+import { hasFinalizer, revertStep, setFinalizers } from "./finalizer.js";
 import { observe } from "./observe.js";
 import { writeStatus } from "./status-writer.js";
 
@@ -50,17 +51,79 @@ export class Reconciler {
       this.deps.metrics.canaryStatus.remove({ name, namespace });
       return { requeueAfterMs: undefined };
     }
-    if (raw.metadata?.deletionTimestamp) return { requeueAfterMs: undefined };
     const log = this.deps.log.child({ canary: `${namespace}/${name}` });
     const validation = validateCanary(raw);
+    if (raw.metadata?.deletionTimestamp)
+      return this.finalize(raw, validation.ok ? validation : undefined, log);
     if (!validation.ok) {
       await this.reportInvalid(raw, formatProblems(validation.problems), log);
+      return { requeueAfterMs: undefined };
+    }
+    // The finalizer exists only while revertOnDeletion asks for it; adding or removing it is its own
+    // write, and the watch event it causes brings us back here.
+    const wantsFinalizer = validation.spec.revertOnDeletion;
+    if (wantsFinalizer !== hasFinalizer(raw)) {
+      const others = (raw.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
+      await setFinalizers(this.deps.clients, raw, wantsFinalizer ? [...others, FINALIZER] : others);
       return { requeueAfterMs: undefined };
     }
     return this.reconcileValid(raw, validation.canary, validation.spec, log);
   }
 
-  private async reconcileValid(raw: KubernetesObject, canary: Canary, spec: EffectiveSpec, log: Logger): Promise<ReconcileResult> {
+  private async finalize(
+    raw: KubernetesObject,
+    valid: { canary: Canary; spec: EffectiveSpec } | undefined,
+    log: Logger,
+  ): Promise<ReconcileResult> {
+    if (!hasFinalizer(raw)) return { requeueAfterMs: undefined };
+    const others = (raw.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
+    if (valid === undefined) {
+      // Nothing trustworthy to revert from: let the deletion go through.
+      await setFinalizers(this.deps.clients, raw, others);
+      return { requeueAfterMs: undefined };
+    }
+    const { canary, spec } = valid;
+    const progress = await revertStep(this.deps.clients, this.deps.cache, canary, spec, log);
+    const now = this.deps.now?.() ?? new Date();
+    const status = canary.status ?? {};
+    const involved = {
+      apiVersion: API_VERSION,
+      kind: CANARY_KIND,
+      name: canary.metadata.name ?? "",
+      namespace: canary.metadata.namespace ?? "default",
+      uid: canary.metadata.uid,
+    };
+    if (!progress.done) {
+      const next =
+        status.phase === "Terminating"
+          ? note(status, progress.message, now)
+          : step(status, { phase: "Terminating", canaryWeight: 0 }, progress.message, now);
+      if (status.phase !== "Terminating")
+        await this.deps.events.record(
+          involved,
+          "Normal",
+          "Terminating",
+          `Reverting ${involved.name}.${involved.namespace}: ${progress.message}`,
+        );
+      await writeStatus(this.deps.clients, raw, next);
+      return { requeueAfterMs: 2_000 };
+    }
+    await this.deps.events.record(
+      involved,
+      "Normal",
+      "Terminated",
+      `Reverted ${involved.name}.${involved.namespace}: ${progress.message}`,
+    );
+    await setFinalizers(this.deps.clients, raw, others);
+    return { requeueAfterMs: undefined };
+  }
+
+  private async reconcileValid(
+    raw: KubernetesObject,
+    canary: Canary,
+    spec: EffectiveSpec,
+    log: Logger,
+  ): Promise<ReconcileResult> {
     const { cache, applier, events } = this.deps;
     const now = this.deps.now?.() ?? new Date();
     const ref = { name: canary.metadata.name ?? "", namespace: canary.metadata.namespace ?? "default" };
@@ -80,7 +143,11 @@ export class Reconciler {
         },
       });
       for (const r of analysis) {
-        this.deps.metrics.analysisChecks.inc({ namespace: ref.namespace, metric: r.name, result: r.value === undefined ? "error" : "value" });
+        this.deps.metrics.analysisChecks.inc({
+          namespace: ref.namespace,
+          metric: r.name,
+          result: r.value === undefined ? "error" : "value",
+        });
       }
       decision = decide(ref, spec, status, { ...obs.world, analysis });
     }
@@ -94,7 +161,8 @@ export class Reconciler {
     let blocked: string | undefined;
     const notes: string[] = [...obs.warnings];
     try {
-      if (routingEnabled(next)) notes.push(...(await applier.ensureRouting(canary, spec, obs, desiredRouting(spec, next))));
+      if (routingEnabled(next))
+        notes.push(...(await applier.ensureRouting(canary, spec, obs, desiredRouting(spec, next))));
       await applier.scaleCanary(spec, obs, desiredCanaryScale(next));
     } catch (err) {
       if (!(err instanceof BlockedError)) throw err;
@@ -107,22 +175,39 @@ export class Reconciler {
         next.conditions,
         blocked
           ? { type: READY, status: "False", reason: "Blocked", message: blocked }
-          : { type: READY, status: "True", reason: "Reconciled", message: notes.join("; ") || "spec is valid; routes and workloads reconciled" },
+          : {
+              type: READY,
+              status: "True",
+              reason: "Reconciled",
+              message: notes.join("; ") || "spec is valid; routes and workloads reconciled",
+            },
         now,
       ),
     };
 
     const written = await writeStatus(this.deps.clients, raw, next);
-    const involved = { apiVersion: API_VERSION, kind: CANARY_KIND, name: ref.name, namespace: ref.namespace, uid: canary.metadata.uid };
+    const involved = {
+      apiVersion: API_VERSION,
+      kind: CANARY_KIND,
+      name: ref.name,
+      namespace: ref.namespace,
+      uid: canary.metadata.uid,
+    };
     for (const e of decision.events) await events.record(involved, e.type, e.reason, e.message);
     const readyBefore = status.conditions?.find((c) => c.type === READY);
-    if (blocked && readyBefore?.message !== blocked) await events.record(involved, "Warning", "Blocked", blocked);
+    if (blocked && readyBefore?.message !== blocked)
+      await events.record(involved, "Warning", "Blocked", blocked);
     for (const n of notes) {
       if (!readyBefore?.message?.includes(n)) await events.record(involved, "Normal", "Synced", n);
     }
 
     this.recordMetrics(ref, next);
-    const logLine = { phase: next.phase, weight: next.canaryWeight, failedChecks: next.failedChecks, written };
+    const logLine = {
+      phase: next.phase,
+      weight: next.canaryWeight,
+      failedChecks: next.failedChecks,
+      written,
+    };
     if (decision.events.length > 0 || blocked) log.info(logLine, blocked ?? decision.reason);
     else log.debug(logLine, decision.reason);
 
@@ -138,7 +223,11 @@ export class Reconciler {
     const next: CanaryStatus = {
       ...status,
       observedGeneration: raw.metadata?.generation,
-      conditions: withCondition(status.conditions, { type: READY, status: "False", reason: "InvalidSpec", message }, now),
+      conditions: withCondition(
+        status.conditions,
+        { type: READY, status: "False", reason: "InvalidSpec", message },
+        now,
+      ),
     };
     await writeStatus(this.deps.clients, raw, next);
     const involved = {
@@ -156,6 +245,9 @@ export class Reconciler {
     const { metrics } = this.deps;
     metrics.canaryWeight.set(ref, status.canaryWeight ?? 0);
     const phase = status.phase ?? "";
-    metrics.canaryStatus.set(ref, phase === "Failed" ? 0 : phase === "Succeeded" || phase === "Initialized" ? 1 : 2);
+    metrics.canaryStatus.set(
+      ref,
+      phase === "Failed" ? 0 : phase === "Succeeded" || phase === "Initialized" ? 1 : 2,
+    );
   }
 }

@@ -9,7 +9,11 @@ import { canonicalJson } from "../workload/pod-template-hash.js";
  * a concurrent change (a new image, a user edit) makes it fail with 409, and the reconcile reruns on
  * the fresh object instead of overwriting it. Returns false when nothing needed writing.
  */
-export async function writeStatus(clients: KubeClients, raw: KubernetesObject, next: CanaryStatus): Promise<boolean> {
+export async function writeStatus(
+  clients: KubeClients,
+  raw: KubernetesObject,
+  next: CanaryStatus,
+): Promise<boolean> {
   const current = (raw as { status?: unknown }).status;
   if (canonicalJson(current ?? {}) === canonicalJson(next)) return false;
   await clients.custom.replaceNamespacedCustomObjectStatus({

@@ -35,14 +35,16 @@ export function judgeMetric(result: MetricResult): CheckVerdict {
   return { passed: true, summary: `${name} ${shown}${bounds.length ? ` ${bounds.join(" and ")}` : ""}` };
 }
 
-/** All metrics must pass; the summary lists failures first, so the reason starts with what went wrong. */
+/**
+ * All metrics must pass. A failing verdict names only what failed ("request-success-rate 97.10% < 99%"),
+ * so the reason reads as the cause; a passing one lists every value, so each step shows its evidence.
+ */
 export function judgeAnalysis(results: readonly MetricResult[]): CheckVerdict {
   if (results.length === 0) return { passed: true, summary: "no metrics configured" };
   const verdicts = results.map(judgeMetric);
   const failed = verdicts.filter((v) => !v.passed);
-  const passed = verdicts.filter((v) => v.passed);
   return {
     passed: failed.length === 0,
-    summary: [...failed, ...passed].map((v) => v.summary).join(", "),
+    summary: (failed.length > 0 ? failed : verdicts).map((v) => v.summary).join(", "),
   };
 }

@@ -42,13 +42,26 @@ function decision(partial: Partial<Decision> & { status: CanaryStatus; reason: s
 const normal = (reason: string, message: string): CanaryEvent => ({ type: "Normal", reason, message });
 const warning = (reason: string, message: string): CanaryEvent => ({ type: "Warning", reason, message });
 
-export function decide(ref: CanaryRef, spec: EffectiveSpec, status: CanaryStatus, world: ObservedWorld): Decision {
+export function decide(
+  ref: CanaryRef,
+  spec: EffectiveSpec,
+  status: CanaryStatus,
+  world: ObservedWorld,
+): Decision {
   const ctx: Ctx = { ref, spec, status, world, now: world.now, id: `${ref.name}.${ref.namespace}` };
   const phase = status.phase ?? "";
 
   if (world.target === undefined) {
     const reason = `target Deployment ${spec.targetRef.name}.${ref.namespace} not found: create it or fix spec.targetRef.name`;
-    return decision({ status: note(status, reason, ctx.now), reason, events: [warning("TargetNotFound", reason)] });
+    return decision({
+      status: note(status, reason, ctx.now),
+      reason,
+      events: [warning("TargetNotFound", reason)],
+    });
+  }
+  if (spec.suspend) {
+    const reason = "spec.suspend is true: analysis paused, routes and scale left as they are";
+    return decision({ status: note(status, reason, ctx.now), reason });
   }
   if (phase === "" || phase === "Initializing") return initialize(ctx);
   if (world.primary === undefined) {
@@ -60,10 +73,6 @@ export function decide(ref: CanaryRef, spec: EffectiveSpec, status: CanaryStatus
       events: [warning("PrimaryMissing", reason)],
       requeueAfterMs: WAIT_REQUEUE_MS,
     });
-  }
-  if (spec.suspend) {
-    const reason = "spec.suspend is true: analysis paused, routes and scale left as they are";
-    return decision({ status: note(status, reason, ctx.now), reason });
   }
   if (IDLE_PHASES.includes(phase)) return idle(ctx);
   if (ANALYSIS_PHASES.includes(phase)) return analyse(ctx);
@@ -80,7 +89,12 @@ function initialize(ctx: Ctx): Decision {
   if (world.primary === undefined) {
     const reason = `creating ${spec.names.primaryWorkload} from ${spec.targetRef.name}`;
     return decision({
-      status: step(status, { phase: "Initializing", canaryWeight: 0, failedChecks: 0, iterations: 0 }, reason, now),
+      status: step(
+        status,
+        { phase: "Initializing", canaryWeight: 0, failedChecks: 0, iterations: 0 },
+        reason,
+        now,
+      ),
       reason,
       actions: [{ kind: "create-primary" }],
       events: status.phase === "Initializing" ? [] : [normal("Synced", `Initializing ${id}: ${reason}`)],
@@ -89,7 +103,8 @@ function initialize(ctx: Ctx): Decision {
   }
   if (!world.primary.readiness.ready) {
     const reason = `waiting for ${spec.names.primaryWorkload} to be ready: ${world.primary.readiness.message}`;
-    const base = status.phase === "Initializing" ? status : step(status, { phase: "Initializing" }, reason, now);
+    const base =
+      status.phase === "Initializing" ? status : step(status, { phase: "Initializing" }, reason, now);
     return decision({
       status: note(base, reason, now),
       reason,
@@ -217,7 +232,8 @@ function analyse(ctx: Ctx): Decision {
   const iterations = status.iterations ?? 0;
   // With analysis.mirror the canary gets mirrored traffic from the start of the run (blue/green, or the
   // weight-0 first step of a canary release), so that first step is measured like any other.
-  const firstStep = !spec.analysis.mirror && (spec.analysis.strategy === "canary" ? weight === 0 : iterations === 0);
+  const firstStep =
+    !spec.analysis.mirror && (spec.analysis.strategy === "canary" ? weight === 0 : iterations === 0);
   const dueAt = analysisDueAt(ctx);
   // The first step sends traffic to a canary that has had none: there is nothing to measure yet, so it
   // goes as soon as the canary is ready (Flagger waits a whole interval here). Later steps wait.
@@ -227,7 +243,8 @@ function analyse(ctx: Ctx): Decision {
   }
   let checks = "";
   if (!firstStep) {
-    if (world.analysis === undefined) return decision({ status, reason: "running metric checks", needsAnalysis: true });
+    if (world.analysis === undefined)
+      return decision({ status, reason: "running metric checks", needsAnalysis: true });
     const verdict = judgeAnalysis(world.analysis);
     if (!verdict.passed) {
       const failed = (status.failedChecks ?? 0) + 1;
@@ -255,7 +272,8 @@ function advance(ctx: Ctx, weight: number, iterations: number, checks: string): 
   const a = spec.analysis;
   if (a.strategy === "canary") {
     const next = a.canaryWeights.find((w) => w > weight);
-    if (next === undefined) return promote(ctx, `Canary analysis of ${id} passed at weight ${weight}${checks}`);
+    if (next === undefined)
+      return promote(ctx, `Canary analysis of ${id} passed at weight ${weight}${checks}`);
     const reason = `Advance ${id} canary weight ${next}${checks}`;
     return decision({
       status: step(status, { phase: "Progressing", canaryWeight: next }, reason, now),
@@ -284,16 +302,28 @@ function promoting(ctx: Ctx): Decision {
   const { spec, status, world, now, id } = ctx;
   const primary = world.primary;
   if (primary === undefined) throw new Error("unreachable: checked by decide()");
-  if (!primary.readiness.ready) {
-    const reason = `waiting for ${spec.names.primaryWorkload} to roll out the promoted template: ${primary.readiness.message}`;
+  // The cache may not show our template change yet: a primary still on the old revision is not "done".
+  const promotedSeen = primary.revision === undefined || primary.revision === status.lastAppliedSpec;
+  if (!promotedSeen || !primary.readiness.ready) {
+    const why = promotedSeen ? primary.readiness.message : "the promoted template has not reached it yet";
+    const reason = `waiting for ${spec.names.primaryWorkload} to roll out the promoted template: ${why}`;
     return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
   }
   const weight = status.canaryWeight ?? 0;
   const promotionStep = spec.analysis.stepWeightPromotion;
-  if (promotionStep !== undefined && promotionStep > 0 && weight - promotionStep > 0 && spec.analysis.strategy === "canary") {
+  if (
+    promotionStep !== undefined &&
+    promotionStep > 0 &&
+    weight - promotionStep > 0 &&
+    spec.analysis.strategy === "canary"
+  ) {
     if (now.getTime() < analysisDueAt(ctx)) {
       const dueAt = analysisDueAt(ctx);
-      return decision({ status, reason: `next promotion step of ${id}`, requeueAfterMs: dueAt - now.getTime() });
+      return decision({
+        status,
+        reason: `next promotion step of ${id}`,
+        requeueAfterMs: dueAt - now.getTime(),
+      });
     }
     const next = weight - promotionStep;
     const reason = `Advance ${id} primary weight ${100 - next}`;
@@ -306,7 +336,12 @@ function promoting(ctx: Ctx): Decision {
   }
   const reason = `Routing all traffic to primary ${spec.names.primaryWorkload}`;
   return decision({
-    status: step(status, { phase: "Finalising", canaryWeight: 0, lastPromotedSpec: status.lastAppliedSpec }, reason, now),
+    status: step(
+      status,
+      { phase: "Finalising", canaryWeight: 0, lastPromotedSpec: status.lastAppliedSpec },
+      reason,
+      now,
+    ),
     reason,
     events: [normal("Promoting", reason)],
     requeueAfterMs: 0,
@@ -317,7 +352,12 @@ function finalise(ctx: Ctx): Decision {
   const { spec, status, now, id, ref } = ctx;
   const reason = `Promotion completed! Scaling down ${spec.targetRef.name}.${ref.namespace}`;
   return decision({
-    status: step(status, { phase: "Succeeded", canaryWeight: 0, failedChecks: 0 }, `Canary analysis of ${id} completed successfully, promotion finished`, now),
+    status: step(
+      status,
+      { phase: "Succeeded", canaryWeight: 0, failedChecks: 0 },
+      `Canary analysis of ${id} completed successfully, promotion finished`,
+      now,
+    ),
     reason,
     events: [normal("Succeeded", reason)],
   });

@@ -39,6 +39,7 @@ export function desiredRouting(spec: EffectiveSpec, status: CanaryStatus): Desir
 
 export function desiredCanaryScale(status: CanaryStatus): DesiredCanaryScale {
   const phase = status.phase ?? "";
-  if (phase === "" || phase === "Initializing" || phase === "Terminating" || phase === "Terminated") return "leave";
+  if (phase === "" || phase === "Initializing" || phase === "Terminating" || phase === "Terminated")
+    return "leave";
   return RUNNING.includes(phase) ? "up" : "zero";
 }

@@ -14,7 +14,10 @@ export function withCondition(
   const others = (conditions ?? []).filter((c) => c.type !== next.type);
   const transitioned = existing === undefined || existing.status !== next.status;
   const unchanged =
-    existing !== undefined && !transitioned && existing.reason === next.reason && existing.message === next.message;
+    existing !== undefined &&
+    !transitioned &&
+    existing.reason === next.reason &&
+    existing.message === next.message;
   if (unchanged) return [...(conditions ?? [])];
   return [
     ...others,
@@ -27,7 +30,10 @@ export function withCondition(
 }
 
 /** Flagger's Promoted condition for each phase, so `kubectl wait --for=condition=Promoted` keeps working. */
-export function promotedCondition(phase: CanaryPhase): { status: "True" | "False" | "Unknown"; reason: string } {
+export function promotedCondition(phase: CanaryPhase): {
+  status: "True" | "False" | "Unknown";
+  reason: string;
+} {
   switch (phase) {
     case "Initialized":
     case "Succeeded":
@@ -65,5 +71,8 @@ export function step(
 export function note(status: CanaryStatus, reason: string, now: Date): CanaryStatus {
   const phase = status.phase ?? "";
   const promoted = promotedCondition(phase);
-  return { ...status, conditions: withCondition(status.conditions, { type: PROMOTED, ...promoted, message: reason }, now) };
+  return {
+    ...status,
+    conditions: withCondition(status.conditions, { type: PROMOTED, ...promoted, message: reason }, now),
+  };
 }

@@ -19,6 +19,8 @@ export interface TargetView {
 
 export interface PrimaryView {
   readiness: Readiness;
+  /** the revision its pod template was built from (annotation written by Serin), if known */
+  revision?: string;
 }
 
 /** The result of one metric check; `value` is absent when the query failed or found nothing. */

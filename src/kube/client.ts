@@ -3,8 +3,8 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  KubernetesObjectApi,
   type KubernetesObject,
+  KubernetesObjectApi,
 } from "@kubernetes/client-node";
 
 export interface KubeClients {
@@ -29,7 +29,8 @@ export function connect(kubeconfigPath?: string): KubeClients {
 
 export function statusCode(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
-  if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "number") return err.code;
+  if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "number")
+    return err.code;
   return undefined;
 }
 
@@ -47,13 +48,23 @@ export function describeError(err: unknown): string {
     if (typeof body === "string") {
       try {
         const parsed: unknown = JSON.parse(body);
-        if (typeof parsed === "object" && parsed !== null && "message" in parsed && typeof parsed.message === "string") {
+        if (
+          typeof parsed === "object" &&
+          parsed !== null &&
+          "message" in parsed &&
+          typeof parsed.message === "string"
+        ) {
           message = parsed.message;
         }
       } catch {
         message = body.slice(0, 300);
       }
-    } else if (typeof body === "object" && body !== null && "message" in body && typeof body.message === "string") {
+    } else if (
+      typeof body === "object" &&
+      body !== null &&
+      "message" in body &&
+      typeof body.message === "string"
+    ) {
       message = body.message;
     }
     return `HTTP ${err.code}${message ? `: ${message}` : ""}`;

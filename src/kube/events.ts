@@ -26,17 +26,30 @@ export class EventRecorder {
     private readonly component = "serin",
   ) {}
 
-  async record(obj: InvolvedObject, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+  async record(
+    obj: InvolvedObject,
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const now = new Date();
     const key = `${obj.namespace}/${obj.name}/${obj.uid ?? ""}/${type}/${reason}/${message}`;
     const seen = this.recent.get(key);
     const fresh = seen === undefined || now.getTime() - seen.at > 600_000;
-    const name = fresh ? `${obj.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}` : seen.name;
+    const name = fresh
+      ? `${obj.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`
+      : seen.name;
     const count = fresh ? 1 : seen.count + 1;
     const first = fresh ? now.toISOString() : seen.first;
     const event: CoreV1Event = {
       metadata: { name, namespace: obj.namespace },
-      involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.name, namespace: obj.namespace, uid: obj.uid },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.name,
+        namespace: obj.namespace,
+        uid: obj.uid,
+      },
       reason,
       message: message.slice(0, 1024),
       type,

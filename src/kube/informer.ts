@@ -83,7 +83,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     if (this.stopped) return;
     this.failures += 1;
     const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
-    this.log.warn({ informer: this.spec.name, err: describeError(err), retryInMs: delay }, "watch failed; restarting");
+    this.log.warn(
+      { informer: this.spec.name, err: describeError(err), retryInMs: delay },
+      "watch failed; restarting",
+    );
     this.restartTimer = setTimeout(() => {
       if (this.stopped) return;
       this.informer.start().then(

@@ -24,7 +24,11 @@ export class LeaderElector {
   private stopped = false;
   leading = false;
 
-  constructor(config: KubeConfig, private readonly options: LeaderElectionOptions, private readonly log: Logger) {
+  constructor(
+    config: KubeConfig,
+    private readonly options: LeaderElectionOptions,
+    private readonly log: Logger,
+  ) {
     this.api = config.makeApiClient(CoordinationV1Api);
     this.leaseDuration = options.leaseDurationSeconds ?? 15;
     this.renewDeadline = options.renewDeadlineSeconds ?? 10;
@@ -35,7 +39,10 @@ export class LeaderElector {
   async acquire(onLost: () => void): Promise<void> {
     while (!this.stopped && !(await this.tryAcquireOrRenew())) await sleep(this.retryPeriod * 1000);
     this.leading = true;
-    this.log.info({ lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity }, "became leader");
+    this.log.info(
+      { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity },
+      "became leader",
+    );
     void this.renewLoop(onLost);
   }
 
@@ -70,7 +77,13 @@ export class LeaderElector {
           namespace,
           body: {
             metadata: { name, namespace },
-            spec: { holderIdentity: identity, leaseDurationSeconds: this.leaseDuration, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: this.leaseDuration,
+              acquireTime: now,
+              renewTime: now,
+              leaseTransitions: 0,
+            },
           },
         });
         return true;
@@ -91,7 +104,8 @@ export class LeaderElector {
       await this.api.replaceNamespacedLease({ name, namespace, body: lease });
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.log.warn({ err: describeError(err) }, "leader election: lease update failed");
+      if (!isConflict(err))
+        this.log.warn({ err: describeError(err) }, "leader election: lease update failed");
       return false;
     }
   }

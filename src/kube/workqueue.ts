@@ -109,7 +109,9 @@ export class WorkQueue {
       this.metrics.depth(this.queue.length);
       return Promise.resolve(this.take(key));
     }
-    return new Promise((resolve) => this.waiters.push((k) => resolve(k === undefined ? undefined : this.take(k))));
+    return new Promise((resolve) =>
+      this.waiters.push((k) => resolve(k === undefined ? undefined : this.take(k))),
+    );
   }
 
   done(key: string): void {

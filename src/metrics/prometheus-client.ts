@@ -25,7 +25,8 @@ export function parseSampleValue(text: string): number {
 
 /** Reads `/api/v1/query` answers: an empty vector and NaN are "no values found", never a pass. */
 export function readAnswer(body: PrometheusResponse): QueryAnswer {
-  if (body.status !== "success") return { ok: false, error: `query failed: ${body.errorType ?? "error"}: ${body.error ?? ""}`.trim() };
+  if (body.status !== "success")
+    return { ok: false, error: `query failed: ${body.errorType ?? "error"}: ${body.error ?? ""}`.trim() };
   const data = body.data;
   if (data === undefined) return { ok: false, error: "query failed: response has no data" };
   let raw: string | undefined;
@@ -35,11 +36,17 @@ export function readAnswer(body: PrometheusResponse): QueryAnswer {
     const samples = data.result as PrometheusVectorSample[];
     if (samples.length === 0) return { ok: false, error: "no values found" };
     if (samples.length > 1) {
-      return { ok: false, error: `query returned ${samples.length} series; aggregate it to one (e.g. wrap it in sum())` };
+      return {
+        ok: false,
+        error: `query returned ${samples.length} series; aggregate it to one (e.g. wrap it in sum())`,
+      };
     }
     raw = samples[0]?.value[1];
   } else {
-    return { ok: false, error: `query returned a ${data.resultType}; it must return one number (an instant vector or scalar)` };
+    return {
+      ok: false,
+      error: `query returned a ${data.resultType}; it must return one number (an instant vector or scalar)`,
+    };
   }
   if (raw === undefined) return { ok: false, error: "no values found" };
   const value = parseSampleValue(raw);
@@ -75,7 +82,11 @@ export class PrometheusClient {
       }
       return readAnswer(res.data);
     } catch (err) {
-      const detail = isAxiosError(err) ? (err.code ?? err.message) : err instanceof Error ? err.message : String(err);
+      const detail = isAxiosError(err)
+        ? (err.code ?? err.message)
+        : err instanceof Error
+          ? err.message
+          : String(err);
       return { ok: false, error: `Prometheus ${this.options.address} unreachable: ${detail}` };
     }
   }

@@ -25,7 +25,9 @@ async function answerFor(metric: EffectiveMetric, ctx: CheckContext): Promise<Qu
   switch (metric.source.kind) {
     case "builtin":
       return ctx.defaultPrometheus.query(
-        metric.source.builtin === "request-success-rate" ? requestSuccessRateQuery(scope) : requestDurationQuery(scope),
+        metric.source.builtin === "request-success-rate"
+          ? requestSuccessRateQuery(scope)
+          : requestDurationQuery(scope),
       );
     case "query":
       return ctx.defaultPrometheus.query(metric.source.query);
@@ -34,10 +36,16 @@ async function answerFor(metric: EffectiveMetric, ctx: CheckContext): Promise<Qu
       const templateNamespace = ref.namespace ?? ctx.namespace;
       const template = ctx.findTemplate(templateNamespace, ref.name);
       if (template === undefined) {
-        return { ok: false, error: `MetricTemplate ${ref.name}.${templateNamespace} not found: create it or fix templateRef` };
+        return {
+          ok: false,
+          error: `MetricTemplate ${ref.name}.${templateNamespace} not found: create it or fix templateRef`,
+        };
       }
       if (template.spec.provider.type !== "prometheus") {
-        return { ok: false, error: `MetricTemplate ${ref.name}.${templateNamespace}: provider ${template.spec.provider.type} is not supported; use prometheus` };
+        return {
+          ok: false,
+          error: `MetricTemplate ${ref.name}.${templateNamespace}: provider ${template.spec.provider.type} is not supported; use prometheus`,
+        };
       }
       const rendered = renderQuery(template.spec.query, {
         ...scope,
@@ -46,7 +54,8 @@ async function answerFor(metric: EffectiveMetric, ctx: CheckContext): Promise<Qu
         ingress: "",
         variables: metric.templateVariables,
       });
-      if (!rendered.ok) return { ok: false, error: `MetricTemplate ${ref.name}.${templateNamespace}: ${rendered.error}` };
+      if (!rendered.ok)
+        return { ok: false, error: `MetricTemplate ${ref.name}.${templateNamespace}: ${rendered.error}` };
       const address = template.spec.provider.address;
       const client = address ? new PrometheusClient({ address }) : ctx.defaultPrometheus;
       return client.query(rendered.query);

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { WorkQueueMetrics } from "../kube/workqueue.js";
 
 /** The controller's own /metrics: controller-runtime's names, plus Flagger-style canary gauges. */

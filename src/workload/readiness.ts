@@ -41,6 +41,8 @@ export function deploymentReadiness(
     deadlineExceeded: stuck,
   });
 
+  // Zero replicas serve nothing: never "ready", or a canary still scaling up would get traffic.
+  if (wanted === 0) return notReady("scaled to zero");
   if ((dep.metadata?.generation ?? 0) > (status.observedGeneration ?? 0)) {
     return notReady("waiting for the Deployment controller to observe the new spec");
   }

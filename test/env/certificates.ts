@@ -31,7 +31,20 @@ export function generatePki(dir: string): Pki {
     serviceAccountPub: p("sa.pub"),
   };
   openssl(["genrsa", "-out", pki.caKey, "2048"]);
-  openssl(["req", "-x509", "-new", "-nodes", "-key", pki.caKey, "-subj", "/CN=serin-testenv-ca", "-days", "3", "-out", pki.caCert]);
+  openssl([
+    "req",
+    "-x509",
+    "-new",
+    "-nodes",
+    "-key",
+    pki.caKey,
+    "-subj",
+    "/CN=serin-testenv-ca",
+    "-days",
+    "3",
+    "-out",
+    pki.caCert,
+  ]);
 
   const serverExt = p("apiserver.ext");
   writeFileSync(
@@ -49,7 +62,10 @@ export function generatePki(dir: string): Pki {
   // system:masters bypasses RBAC: used by the control-plane components and the tests' admin client.
   // Serin itself runs as a ServiceAccount bound to deploy/'s ClusterRole, so its RBAC is exercised.
   const clientExt = p("client.ext");
-  writeFileSync(clientExt, "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+  writeFileSync(
+    clientExt,
+    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+  );
   signedCert(pki, "/O=system:masters/CN=serin-testenv-admin", pki.adminKey, pki.adminCert, clientExt, dir);
 
   openssl(["genrsa", "-out", pki.serviceAccountKey, "2048"]);
@@ -57,12 +73,34 @@ export function generatePki(dir: string): Pki {
   return pki;
 }
 
-function signedCert(pki: Pki, subject: string, keyPath: string, certPath: string, extPath: string, dir: string): void {
+function signedCert(
+  pki: Pki,
+  subject: string,
+  keyPath: string,
+  certPath: string,
+  extPath: string,
+  dir: string,
+): void {
   const csr = `${certPath}.csr`;
   openssl(["genrsa", "-out", keyPath, "2048"]);
   openssl(["req", "-new", "-key", keyPath, "-subj", subject, "-out", csr]);
   openssl([
-    "x509", "-req", "-in", csr, "-CA", pki.caCert, "-CAkey", pki.caKey, "-CAcreateserial",
-    "-CAserial", join(dir, "ca.srl"), "-out", certPath, "-days", "3", "-extfile", extPath,
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    pki.caCert,
+    "-CAkey",
+    pki.caKey,
+    "-CAcreateserial",
+    "-CAserial",
+    join(dir, "ca.srl"),
+    "-out",
+    certPath,
+    "-days",
+    "3",
+    "-extfile",
+    extPath,
   ]);
 }

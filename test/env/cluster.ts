@@ -1,7 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePki, type Pki } from "./certificates.js";
@@ -61,7 +60,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       logs,
     );
     processes.push(etcd);
-    await waitFor("etcd", () => httpOk(`http://127.0.0.1:${etcdClient}/health`), { timeoutMs: 30_000, process: etcd });
+    await waitFor("etcd", () => httpOk(`http://127.0.0.1:${etcdClient}/health`), {
+      timeoutMs: 30_000,
+      process: etcd,
+    });
 
     const server = `https://127.0.0.1:${apiPort}`;
     const apiserver = startProcess(
@@ -173,14 +175,26 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     for (const node of ["kwok-node-0", "kwok-node-1"]) cluster.kubectl(["apply", "-f", "-"], fakeNode(node));
     await waitFor(
       "kwok nodes Ready",
-      async () => cluster.kubectl(["get", "nodes", "-o", "jsonpath={.items[*].status.conditions[?(@.type=='Ready')].status}"]).trim() === "True True",
+      async () =>
+        cluster
+          .kubectl([
+            "get",
+            "nodes",
+            "-o",
+            "jsonpath={.items[*].status.conditions[?(@.type=='Ready')].status}",
+          ])
+          .trim() === "True True",
       { timeoutMs: 60_000 },
     );
     // The default ServiceAccount appears asynchronously; pods are rejected until it exists.
-    await waitFor("default ServiceAccount", async () => {
-      cluster.kubectl(["get", "serviceaccount", "default", "-n", "default"]);
-      return true;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      "default ServiceAccount",
+      async () => {
+        cluster.kubectl(["get", "serviceaccount", "default", "-n", "default"]);
+        return true;
+      },
+      { timeoutMs: 60_000 },
+    );
     return cluster;
   } catch (err) {
     await stopAll();
@@ -200,7 +214,12 @@ function fakeNode(name: string): string {
     metadata: {
       name,
       annotations: { "node.alpha.kubernetes.io/ttl": "0", "kwok.x-k8s.io/node": "fake" },
-      labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+      labels: {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        type: "kwok",
+      },
     },
     status: {
       allocatable: { cpu: "64", memory: "256Gi", pods: "500" },
@@ -216,7 +235,9 @@ function kubeconfig(server: string, pki: Pki): string {
       kind: "Config",
       clusters: [{ name: "serin-testenv", cluster: { server, "certificate-authority": pki.caCert } }],
       users: [{ name: "admin", user: { "client-certificate": pki.adminCert, "client-key": pki.adminKey } }],
-      contexts: [{ name: "serin-testenv", context: { cluster: "serin-testenv", user: "admin", namespace: "default" } }],
+      contexts: [
+        { name: "serin-testenv", context: { cluster: "serin-testenv", user: "admin", namespace: "default" } },
+      ],
       "current-context": "serin-testenv",
     },
     null,

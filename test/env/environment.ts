@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "./cluster.js";
+import { waitFor } from "./processes.js";
 import { type PrometheusServer, startPrometheus } from "./prometheus.js";
 import { repoRoot } from "./toolchain.js";
-import { waitFor } from "./processes.js";
 
 /** The whole local test world: a real cluster with Serin's and Istio's CRDs, and a real Prometheus. */
 export interface Environment {
@@ -22,7 +22,12 @@ export async function startEnvironment(options: { keepDir?: boolean } = {}): Pro
   let prometheus: PrometheusServer | undefined;
   try {
     cluster.kubectl(["apply", "--server-side", "-f", join(repoRoot, "crds")]);
-    cluster.kubectl(["apply", "--server-side", "-f", join(repoRoot, "test", "fixtures", "istio", "crds.yaml")]);
+    cluster.kubectl([
+      "apply",
+      "--server-side",
+      "-f",
+      join(repoRoot, "test", "fixtures", "istio", "crds.yaml"),
+    ]);
     for (const crd of [
       "canaries.serin.dev",
       "metrictemplates.serin.dev",
@@ -32,7 +37,13 @@ export async function startEnvironment(options: { keepDir?: boolean } = {}): Pro
     ]) {
       cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${crd}`]);
     }
-    cluster.kubectl(["apply", "-f", join(repoRoot, "deploy", "namespace.yaml"), "-f", join(repoRoot, "deploy", "rbac.yaml")]);
+    cluster.kubectl([
+      "apply",
+      "-f",
+      join(repoRoot, "deploy", "namespace.yaml"),
+      "-f",
+      join(repoRoot, "deploy", "rbac.yaml"),
+    ]);
     const serinKubeconfigPath = await serviceAccountKubeconfig(cluster, dir);
     const promDir = join(dir, "prometheus");
     mkdirSync(promDir, { recursive: true });
@@ -72,7 +83,9 @@ async function serviceAccountKubeconfig(cluster: Cluster, dir: string): Promise<
     JSON.stringify({
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "local", cluster: { server: cluster.server, "certificate-authority": cluster.pki.caCert } }],
+      clusters: [
+        { name: "local", cluster: { server: cluster.server, "certificate-authority": cluster.pki.caCert } },
+      ],
       users: [{ name: "serin", user: { token } }],
       contexts: [{ name: "serin", context: { cluster: "local", user: "serin" } }],
       "current-context": "serin",

@@ -103,5 +103,7 @@ export async function waitFor(
     await sleep(opts.intervalMs ?? 250);
   }
   const where = opts.process ? `; see ${opts.process.logPath}` : "";
-  throw new Error(`${what}: not ready after ${opts.timeoutMs} ms (${lastError || "probe returned false"})${where}`);
+  throw new Error(
+    `${what}: not ready after ${opts.timeoutMs} ms (${lastError || "probe returned false"})${where}`,
+  );
 }

@@ -1,6 +1,7 @@
 // Builders and waits for tests that drive the simulator through a real cluster.
 import {
   CoreV1Api,
+  CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
@@ -86,31 +87,49 @@ export function destinationRuleObject(
   } as KubernetesObject;
 }
 
+const PLURALS: Record<string, string> = {
+  VirtualService: "virtualservices",
+  DestinationRule: "destinationrules",
+};
+
+/** Custom resources go through CustomObjectsApi: KubernetesObjectApi would serialise away their spec. */
+function customRef(o: KubernetesObject) {
+  const [group, version] = (o.apiVersion ?? "").split("/");
+  const plural = PLURALS[o.kind ?? ""];
+  if (!group || !version || !plural) return undefined;
+  return { group, version, plural, namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "" };
+}
+
 /** Create objects in order; returns them as stored (with resourceVersion). */
 export async function createObjects(
   kc: KubeConfig,
   objects: KubernetesObject[],
 ): Promise<KubernetesObject[]> {
   const api = KubernetesObjectApi.makeApiClient(kc);
+  const custom = kc.makeApiClient(CustomObjectsApi);
   const out: KubernetesObject[] = [];
-  for (const o of objects) out.push(await api.create(o));
+  for (const o of objects) {
+    const ref = customRef(o);
+    if (ref) out.push((await custom.createNamespacedCustomObject({ ...ref, body: o })) as KubernetesObject);
+    else out.push(await api.create(o));
+  }
   return out;
 }
 
-/** Replace an object (read-modify-write on resourceVersion). */
-export async function replaceObject<T extends KubernetesObject>(
+/** Read-modify-replace a custom resource (VirtualService, DestinationRule). */
+export async function replaceCustomObject(
   kc: KubeConfig,
-  obj: T,
-  mutate: (o: T) => void,
+  obj: KubernetesObject,
+  mutate: (o: KubernetesObject & { spec: Record<string, unknown> }) => void,
 ): Promise<KubernetesObject> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
-  const current = (await api.read({
-    apiVersion: obj.apiVersion ?? "",
-    kind: obj.kind ?? "",
-    metadata: { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace ?? "" },
-  })) as T;
+  const ref = customRef(obj);
+  if (!ref) throw new Error(`not a known custom resource: ${obj.apiVersion} ${obj.kind}`);
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const current = (await api.getNamespacedCustomObject(ref)) as KubernetesObject & {
+    spec: Record<string, unknown>;
+  };
   mutate(current);
-  return api.replace(current);
+  return (await api.replaceNamespacedCustomObject({ ...ref, body: current })) as KubernetesObject;
 }
 
 export async function createTestNamespace(kc: KubeConfig, prefix: string): Promise<string> {

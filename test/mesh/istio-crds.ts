@@ -5,6 +5,7 @@ import {
   ApiextensionsV1Api,
   type KubeConfig,
   type V1CustomResourceDefinition,
+  type V1CustomResourceValidation,
 } from "@kubernetes/client-node";
 
 const GROUP = "networking.istio.io";
@@ -15,12 +16,14 @@ function crd(
   shortName: string,
   columns: Array<{ name: string; jsonPath: string; type: string; description: string }>,
 ): V1CustomResourceDefinition {
-  const schema = {
+  // client-node's serializer knows this field as x_kubernetes_preserve_unknown_fields (a literal
+  // "x-kubernetes-..." key would be dropped, and the API server would then prune every spec).
+  const schema: V1CustomResourceValidation = {
     openAPIV3Schema: {
       type: "object",
       properties: {
-        spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
-        status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+        spec: { type: "object", x_kubernetes_preserve_unknown_fields: true },
+        status: { type: "object", x_kubernetes_preserve_unknown_fields: true },
       },
     },
   };

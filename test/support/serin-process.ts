@@ -11,9 +11,13 @@ export interface SerinProcess {
 
 /** Compiles src/ into dist/ the way `npm run build` does, so tests run the shipped artifact. */
 export function buildSerin(): void {
-  execFileSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.build.json")], {
-    stdio: "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.build.json")],
+    {
+      stdio: "inherit",
+    },
+  );
 }
 
 /** Starts the built controller as its own process, authenticated as the serin ServiceAccount. */

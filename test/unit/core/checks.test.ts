@@ -92,13 +92,13 @@ describe("judgeAnalysis", () => {
     expect(judgeAnalysis([rate(undefined), latency(100)]).passed).toBe(false);
   });
 
-  it("lists failures first so the reason starts with what went wrong", () => {
+  it("a failing verdict names only what failed, in order, so the reason reads as the cause", () => {
     expect(
-      judgeAnalysis([rate(99.9), latency(900), rate(undefined, "Prometheus x unreachable: ECONNREFUSED")])
-        .summary,
-    ).toBe(
-      "request-duration 900ms > 500ms, request-success-rate: Prometheus x unreachable: ECONNREFUSED, request-success-rate 99.90% >= 99%",
-    );
+      judgeAnalysis([rate(99.9), latency(900), rate(undefined, "Prometheus x unreachable: ECONNREFUSED")]),
+    ).toEqual({
+      passed: false,
+      summary: "request-duration 900ms > 500ms, request-success-rate: Prometheus x unreachable: ECONNREFUSED",
+    });
   });
 
   it("passes an analysis with no metrics (the run advances on time, like Flagger)", () => {

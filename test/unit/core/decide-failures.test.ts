@@ -26,9 +26,7 @@ describe("decide: failed checks and the threshold", () => {
     sim.metrics = ERRORS;
     const d = sim.advance(INTERVAL).tick();
     expect(d.status).toMatchObject({ phase: "Progressing", canaryWeight: 10, failedChecks: 1 });
-    expect(d.reason).toBe(
-      `Halt ${ID} advancement: request-success-rate 97.10% < 99%, request-duration 120ms <= 500ms (failed checks 1/5)`,
-    );
+    expect(d.reason).toBe(`Halt ${ID} advancement: request-success-rate 97.10% < 99% (failed checks 1/5)`);
     expect(d.events).toEqual([{ type: "Warning", reason: "Halted", message: d.reason }]);
     expect(d.requeueAfterMs).toBe(INTERVAL);
     expect(desiredRouting(spec, d.status)).toEqual({ primaryWeight: 90, canaryWeight: 10, mirror: false });
@@ -58,9 +56,7 @@ describe("decide: failed checks and the threshold", () => {
     }
     const d = sim.advance(INTERVAL).tick();
     expect(d.status).toMatchObject({ phase: "Failed", canaryWeight: 0, failedChecks: 5 });
-    expect(d.reason).toBe(
-      `Rolling back ${ID}: request-success-rate 97.10% < 99%, request-duration 120ms <= 500ms (failed checks 5/5)`,
-    );
+    expect(d.reason).toBe(`Rolling back ${ID}: request-success-rate 97.10% < 99% (failed checks 5/5)`);
     expect(d.events).toEqual([{ type: "Warning", reason: "RolledBack", message: d.reason }]);
     expect(d.actions).toEqual([]); // the primary is not touched: it still runs the last promoted revision
     expect(d.status.lastPromotedSpec).toBe("rev-1");
@@ -103,9 +99,7 @@ describe("decide: failed checks and the threshold", () => {
     sim.metrics = { "request-success-rate": 99.5, "request-duration": 612 };
     const d = sim.advance(INTERVAL).tick();
     expect(d.status.phase).toBe("Failed");
-    expect(d.reason).toBe(
-      `Rolling back ${ID}: request-duration 612ms > 500ms, request-success-rate 99.50% >= 99% (failed checks 1/1)`,
-    );
+    expect(d.reason).toBe(`Rolling back ${ID}: request-duration 612ms > 500ms (failed checks 1/1)`);
   });
 
   it("stays Failed (no new run, no events) while the revision does not change", () => {

@@ -106,6 +106,14 @@ describe("decide: gradual promotion (stepWeightPromotion)", () => {
     ]);
   });
 
+  it("a promotion step that lands exactly on 0 finalises instead of promoting at weight 0", () => {
+    const spec = catalogSpec({ analysis: { stepWeightPromotion: 25 } });
+    const sim = newRevision(spec);
+    sim.runUntil("Promoting");
+    sim.runUntil("Finalising");
+    expect(sim.trail().slice(-3)).toEqual(["Promoting/50", "Promoting/25", "Finalising/0"]);
+  });
+
   it("without stepWeightPromotion all traffic goes back to the primary in one go", () => {
     const sim = newRevision(catalogSpec());
     sim.runUntil("Promoting");

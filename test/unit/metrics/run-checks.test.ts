@@ -245,7 +245,7 @@ describe("runMetricChecks: templateRef", () => {
       ],
     ]);
     expect(judgeAnalysis(results).summary).toBe(
-      "latency by direction: MetricTemplate latency.test not found: create it or fix templateRef, request-success-rate 99.90% >= 99%",
+      "latency by direction: MetricTemplate latency.test not found: create it or fix templateRef",
     );
   });
 });

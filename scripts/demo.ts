@@ -1,0 +1,95 @@
+// A local demo of Serin on real parts: a kube-apiserver cluster (pods simulated by kwok), a real
+// Prometheus, the mesh simulator standing in for Istio's sidecars (test harness), and Serin itself.
+// It applies the catalog example, pushes v2 (promoted) and then a bad v3 (rolled back), streaming
+// `kubectl get canary -w` as a user would watch it.
+import { spawn } from "node:child_process";
+import { kubectlPath } from "../test/env/cluster.js";
+import { startEnvironment } from "../test/env/environment.js";
+import { sleep } from "../test/env/processes.js";
+import { startMeshSimulator } from "../test/mesh/simulator.js";
+import { applyCatalog, webappTraffic } from "../test/support/catalog.js";
+import { Kubectl } from "../test/support/kube.js";
+import { buildSerin, startSerin } from "../test/support/serin-process.js";
+
+const say = (text: string) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+const t0 = Date.now();
+say("starting a local cluster (kube-apiserver, etcd, controller-manager, scheduler, kwok) and Prometheus");
+const env = await startEnvironment();
+const stops: Array<() => Promise<void>> = [() => env.stop()];
+const cleanup = async () => {
+  for (const stop of stops.reverse()) await stop().catch(() => {});
+};
+process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+try {
+  buildSerin();
+  const mesh = await startMeshSimulator({ kubeconfigPath: env.cluster.kubeconfigPath });
+  stops.push(() => mesh.stop());
+  env.prometheus.setTargets("mesh", [new URL(mesh.metricsUrl).host]);
+  const serin = await startSerin({
+    kubeconfigPath: env.serinKubeconfigPath,
+    metricsServer: env.prometheus.url,
+    logDir: env.dir,
+  });
+  stops.push(() => serin.stop());
+  say(
+    `ready in ${((Date.now() - t0) / 1000).toFixed(0)}s — Prometheus ${env.prometheus.url}, Serin metrics ${serin.metricsUrl}`,
+  );
+  process.stdout.write(
+    `   kubectl --kubeconfig ${env.cluster.kubeconfigPath} get canary -A   # to look around while it runs\n`,
+  );
+
+  const k = new Kubectl(env.cluster.kubeconfigPath);
+  const ns = "shop";
+  k.run(["create", "namespace", ns]);
+  say("kubectl apply -f examples/catalog/   (analysis.interval shortened to 10s for the demo)");
+  applyCatalog(k, ns, { interval: "10s" });
+  const traffic = webappTraffic(mesh.proxyUrl, ns, 20, 900_000);
+  stops.push(async () => void (await traffic.stop()));
+  const watch = spawn(
+    kubectlPath(),
+    [`--kubeconfig=${env.cluster.kubeconfigPath}`, "get", "canary", "-n", ns, "-w"],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  stops.push(async () => void watch.kill());
+  await k.waitForPhase(ns, "catalog-release", ["Initialized"], 120_000);
+  await sleep(5_000);
+
+  say("kubectl set image deployment/catalog catalog=istioinaction/catalog:v2   (healthy)");
+  k.run(["set", "image", "-n", ns, "deployment/catalog", "catalog=istioinaction/catalog:v2"]);
+  await k.waitForPhase(ns, "catalog-release", ["Progressing"], 30_000);
+  const first = await k.waitForPhase(ns, "catalog-release", ["Succeeded", "Failed"], 600_000);
+  say(
+    `v2: ${first}; primary now runs ${k.run(["get", "deploy", "catalog-primary", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"])}`,
+  );
+  await sleep(5_000);
+
+  say(
+    "kubectl set image deployment/catalog catalog=istioinaction/catalog:v3-bad   (answers 500 on 20% of requests)",
+  );
+  k.run(["set", "image", "-n", ns, "deployment/catalog", "catalog=istioinaction/catalog:v3-bad"]);
+  await k.waitForPhase(ns, "catalog-release", ["Progressing"], 30_000);
+  const second = await k.waitForPhase(ns, "catalog-release", ["Succeeded", "Failed"], 600_000);
+  const reason = k
+    .canary(ns, "catalog-release")
+    .status?.conditions?.find((c) => c.type === "Promoted")?.message;
+  say(`v3-bad: ${second} — ${reason}`);
+  say("kubectl describe canary: events");
+  process.stdout.write(
+    k.run([
+      "get",
+      "events",
+      "-n",
+      ns,
+      "--field-selector",
+      "involvedObject.kind=Canary",
+      "--sort-by=.lastTimestamp",
+      "-o",
+      "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message",
+    ]),
+  );
+  const load = await traffic.stop();
+  say(`traffic from webapp: ${JSON.stringify(load.byVersionStatus)}`);
+  say(`demo finished in ${((Date.now() - t0) / 1000).toFixed(0)}s; tearing down`);
+} finally {
+  await cleanup();
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): set up, type-check and lint, run the unit tests, then the
+# end-to-end tests on a real local cluster + Prometheus + mesh simulator; print one summary line.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=$(date +%s)
+bash scripts/setup.sh
+echo "setup done in $(( $(date +%s) - started ))s"
+
+npx tsc -p tsconfig.json
+npx biome check . >/dev/null || { npx biome check . ; exit 1; }
+
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
+status=0
+npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$reports/unit.json" || status=1
+npx vitest run --project e2e --reporter=default --reporter=json --outputFile.json="$reports/e2e.json" || status=1
+
+# vitest's summary is not a line CI tools read; print the plain "N passed, N failed" one.
+STARTED=$started node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of process.argv.slice(1)) {
+    if (!fs.existsSync(f)) { failed += 1; console.error("missing report " + f); continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests + (r.numTotalTests === 0 ? 1 : 0);
+    skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`total ${Math.round(Date.now() / 1000) - Number(process.env.STARTED)}s`);
+  console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(failed > 0 || passed === 0 ? 1 : 0);
+' "$reports/unit.json" "$reports/e2e.json" || status=1
+exit $status

@@ -1,0 +1,118 @@
+// revertOnDeletion: while the Canary exists it carries Serin's finalizer; when it is deleted, Serin
+// gives the app back as it was before Serin (target scaled up, apex Service selecting the target's
+// pods, no VirtualService) and only then lets garbage collection remove the primary and the rest.
+import { type KubernetesObject, PatchStrategy, type V1Service } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { Canary } from "../api/canary.js";
+import { CANARY_PLURAL, FINALIZER, GROUP, VERSION } from "../api/constants.js";
+import type { EffectiveSpec } from "../api/defaults.js";
+import { isNotFound, type KubeClients } from "../kube/client.js";
+import { isControlledBy } from "../router/ownership.js";
+import { selectTargetLabel } from "../router/services.js";
+import { deploymentReadiness } from "../workload/readiness.js";
+import type { ClusterCache } from "./cluster-cache.js";
+
+export const hasFinalizer = (obj: KubernetesObject): boolean =>
+  obj.metadata?.finalizers?.includes(FINALIZER) ?? false;
+
+/** Sets metadata.finalizers with the resourceVersion it was read at (409 if someone else changed it). */
+export async function setFinalizers(
+  clients: KubeClients,
+  raw: KubernetesObject,
+  finalizers: string[],
+): Promise<void> {
+  await clients.objects.patch(
+    {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: "Canary",
+      metadata: {
+        name: raw.metadata?.name,
+        namespace: raw.metadata?.namespace,
+        resourceVersion: raw.metadata?.resourceVersion,
+        finalizers,
+      },
+    },
+    undefined,
+    undefined,
+    "serin",
+    undefined,
+    PatchStrategy.MergePatch,
+  );
+}
+
+export type RevertProgress = { done: true; message: string } | { done: false; message: string };
+
+/** One step of the revert; idempotent, returns whether the finalizer may be removed now. */
+export async function revertStep(
+  clients: KubeClients,
+  cache: ClusterCache,
+  canary: Canary,
+  spec: EffectiveSpec,
+  log: Logger,
+): Promise<RevertProgress> {
+  const namespace = canary.metadata.namespace ?? "default";
+  const target = cache.deployments.get(spec.targetRef.name, namespace);
+  const primary = cache.deployments.get(spec.names.primaryWorkload, namespace);
+  if (target === undefined)
+    return { done: true, message: `target ${spec.targetRef.name} is gone; nothing to restore` };
+
+  // 1. The target takes over serving at the primary's size.
+  const wanted = Math.max(1, primary?.spec?.replicas ?? 1);
+  if ((target.spec?.replicas ?? 0) === 0) {
+    await clients.objects.patch(
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: spec.targetRef.name, namespace },
+        spec: { replicas: wanted },
+      } as KubernetesObject,
+      undefined,
+      undefined,
+      "serin",
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    return { done: false, message: `scaling ${spec.targetRef.name} back up to ${wanted}` };
+  }
+  const readiness = deploymentReadiness(target, 100, spec.progressDeadlineSeconds, new Date());
+  if (!readiness.ready && !readiness.deadlineExceeded)
+    return { done: false, message: `waiting for ${readiness.message}` };
+
+  // 2. The apex Service selects the target's pods again and no longer belongs to the Canary.
+  const apex = cache.services.get(spec.names.apex, namespace);
+  const selector = selectTargetLabel(target.spec?.selector.matchLabels);
+  if (apex && !("error" in selector)) {
+    const next: V1Service = structuredClone(apex);
+    next.spec = { ...next.spec, selector: { [selector.label]: selector.value } };
+    next.metadata = {
+      ...next.metadata,
+      ownerReferences: (next.metadata?.ownerReferences ?? []).filter((r) => r.uid !== canary.metadata.uid),
+    };
+    await clients.objects.replace(
+      { ...next, apiVersion: "v1", kind: "Service" } as KubernetesObject,
+      undefined,
+      undefined,
+      "serin",
+    );
+  }
+
+  // 3. No VirtualService: plain Service routing to the target.
+  const vs = cache.virtualServices.get(spec.names.apex, namespace);
+  if (vs && isControlledBy(vs, canary)) {
+    try {
+      await clients.objects.delete(vs);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  log.info(
+    { canary: canary.metadata.name },
+    "reverted: target serves again, apex Service restored, VirtualService removed",
+  );
+  return {
+    done: true,
+    message: `${spec.targetRef.name} serves all traffic again; generated objects are garbage-collected`,
+  };
+}
+
+export { CANARY_PLURAL };
