@@ -23,7 +23,9 @@ STARTED=$started node -e '
   for (const f of process.argv.slice(1)) {
     if (!fs.existsSync(f)) { failed += 1; console.error("missing report " + f); continue; }
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
-    passed += r.numPassedTests; failed += r.numFailedTests + (r.numTotalTests === 0 ? 1 : 0);
+    passed += r.numPassedTests;
+    // A file that fails to load has no failed test but a failed suite: count it, never hide it.
+    failed += r.numFailedTests + r.numFailedTestSuites + (r.numTotalTests === 0 ? 1 : 0);
     skipped += r.numPendingTests + r.numTodoTests;
   }
   console.log(`total ${Math.round(Date.now() / 1000) - Number(process.env.STARTED)}s`);

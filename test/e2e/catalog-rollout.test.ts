@@ -4,23 +4,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { applyCatalog, image, replicas, routeWeights, webappTraffic } from "../support/catalog.js";
 import { Kubectl } from "../support/kube.js";
-import { type SerinProcess, startSerin } from "../support/serin-process.js";
+import { serinForFile } from "../support/serin-process.js";
 
 const k = new Kubectl(inject("kubeconfig"));
-let serin: SerinProcess;
-
-beforeAll(async () => {
-  serin = await startSerin({
+serinForFile(
+  { beforeAll, afterAll },
+  {
+    name: "serin-catalog",
     kubeconfigPath: inject("serinKubeconfig"),
     metricsServer: inject("prometheusUrl"),
     logDir: inject("envDir"),
-    name: "serin-catalog",
-  });
-});
-
-afterAll(async () => {
-  await serin?.stop();
-});
+  },
+);
 
 async function release(newImage: string, opts: { threshold?: number } = {}) {
   const ns = k.createNamespace("catalog");

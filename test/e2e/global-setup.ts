@@ -28,6 +28,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("meshProxyUrl", mesh.proxyUrl);
   project.provide("meshMetricsUrl", mesh.metricsUrl);
   project.provide("envDir", env.dir);
+  // The same facts as environment variables, for test files (and tools they spawn) that read those.
+  Object.assign(process.env, {
+    SERIN_KUBECONFIG: env.cluster.kubeconfigPath,
+    SERIN_PROMETHEUS_URL: env.prometheus.url,
+    SERIN_MESH_PROXY_URL: mesh.proxyUrl,
+    SERIN_MESH_METRICS_URL: mesh.metricsUrl,
+    SERIN_MESH_ADMIN_URL: mesh.adminUrl,
+  });
   process.stdout.write(
     `e2e environment ready in ${((Date.now() - started) / 1000).toFixed(1)}s (${env.dir})\n`,
   );

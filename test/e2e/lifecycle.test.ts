@@ -3,23 +3,18 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../env/processes.js";
 import { applyCatalog, image, replicas, webappTraffic } from "../support/catalog.js";
 import { Kubectl } from "../support/kube.js";
-import { type SerinProcess, startSerin } from "../support/serin-process.js";
+import { serinForFile } from "../support/serin-process.js";
 
 const k = new Kubectl(inject("kubeconfig"));
-let serin: SerinProcess;
-
-beforeAll(async () => {
-  serin = await startSerin({
+serinForFile(
+  { beforeAll, afterAll },
+  {
+    name: "serin-lifecycle",
     kubeconfigPath: inject("serinKubeconfig"),
     metricsServer: inject("prometheusUrl"),
     logDir: inject("envDir"),
-    name: "serin-lifecycle",
-  });
-});
-
-afterAll(async () => {
-  await serin?.stop();
-});
+  },
+);
 
 describe("Canary lifecycle", () => {
   it("reports an invalid spec in a Ready=False condition and an Event naming the field and the fix, and touches nothing", async () => {

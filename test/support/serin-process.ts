@@ -49,3 +49,24 @@ export async function startSerin(opts: {
   });
   return { metricsUrl, process: proc, stop: () => proc.stop() };
 }
+
+/**
+ * For an e2e test file: one Serin process for the file's tests, started before them and stopped after,
+ * talking to the shared Prometheus unless `metricsServer` says otherwise.
+ */
+export function serinForFile(
+  hooks: {
+    beforeAll(fn: () => Promise<void>, timeout?: number): void;
+    afterAll(fn: () => Promise<void>): void;
+  },
+  settings: { name: string; kubeconfigPath: string; metricsServer: string; logDir: string },
+): { current(): SerinProcess | undefined } {
+  let serin: SerinProcess | undefined;
+  hooks.beforeAll(async () => {
+    serin = await startSerin(settings);
+  });
+  hooks.afterAll(async () => {
+    await serin?.stop();
+  });
+  return { current: () => serin };
+}
