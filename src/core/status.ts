@@ -29,28 +29,21 @@ export function withCondition(
   ];
 }
 
-/** Flagger's Promoted condition for each phase, so `kubectl wait --for=condition=Promoted` keeps working. */
-export function promotedCondition(phase: CanaryPhase): {
-  status: "True" | "False" | "Unknown";
-  reason: string;
-} {
+/**
+ * Flagger's Promoted condition for each phase: the reason is the phase itself (as Flagger writes it),
+ * so `kubectl wait --for=condition=Promoted` and dashboards built for Flagger keep working.
+ */
+export function promotedCondition(phase: CanaryPhase): { status: "True" | "False" | "Unknown"; reason: string } {
   switch (phase) {
     case "Initialized":
     case "Succeeded":
       return { status: "True", reason: phase };
     case "Failed":
-      return { status: "False", reason: "Failed" };
+      return { status: "False", reason: phase };
     case "":
-    case "Initializing":
       return { status: "Unknown", reason: "Initializing" };
-    case "Waiting":
-    case "WaitingPromotion":
-      return { status: "Unknown", reason: "Waiting" };
-    case "Terminating":
-    case "Terminated":
-      return { status: "Unknown", reason: phase };
     default:
-      return { status: "Unknown", reason: "Progressing" };
+      return { status: "Unknown", reason: phase };
   }
 }
 

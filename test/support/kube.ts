@@ -56,6 +56,8 @@ export class Kubectl {
       phase?: string;
       canaryWeight?: number;
       failedChecks?: number;
+      iterations?: number;
+      lastAppliedSpec?: string;
       conditions?: Array<{ type: string; status: string; reason: string; message?: string }>;
     };
   } {

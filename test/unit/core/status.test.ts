@@ -24,7 +24,8 @@ describe("promotedCondition", () => {
       "Terminating",
       "Terminated",
     ] as const) {
-      expect(promotedCondition(phase).status).toBe("Unknown");
+      // Flagger writes the phase as the reason; dashboards and `kubectl wait` built for it rely on that.
+      expect(promotedCondition(phase)).toEqual({ status: "Unknown", reason: phase });
     }
   });
 });
