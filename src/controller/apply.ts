@@ -4,6 +4,7 @@
 import {
   type KubernetesObject,
   PatchStrategy,
+  setHeaderOptions,
   type V1Deployment,
   type V1Service,
 } from "@kubernetes/client-node";
@@ -11,7 +12,8 @@ import type { Logger } from "pino";
 import type { Canary } from "../api/canary.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import type { DesiredCanaryScale, DesiredRouting } from "../core/desired.js";
-import { describeError, isConflict, isNotFound, type KubeClients } from "../kube/client.js";
+import { describeError, isNotFound, type KubeClients } from "../kube/client.js";
+import { adoptionPatch, replaceMapPatch } from "../router/apex-adoption.js";
 import { buildDestinationRules } from "../router/istio-destination-rules.js";
 import { buildVirtualService } from "../router/istio-virtual-service.js";
 import { ownershipOf } from "../router/ownership.js";
@@ -50,11 +52,32 @@ export class Applier {
     await this.syncPrimaryConfigs(canary, obs);
     const next = promotePrimary(obs.primary, obs.target, canary, { trackedConfigs: trackedChecksums(obs) });
     if (canonicalJson(next.spec) === canonicalJson(obs.primary.spec)) return;
-    await this.clients.objects.replace(
-      withKind(next, "apps/v1", "Deployment"),
-      undefined,
-      undefined,
-      FIELD_MANAGER,
+    // A JSON patch of exactly the fields promotion owns, guarded by the resourceVersion we read: the
+    // typed replace would drop fields newer than client-node's models, and a stale cache must fail.
+    const ops: Array<Record<string, unknown>> = [
+      { op: "test", path: "/metadata/resourceVersion", value: obs.primary.metadata?.resourceVersion },
+      { op: "add", path: "/metadata/labels", value: next.metadata?.labels ?? {} },
+      { op: "add", path: "/metadata/annotations", value: next.metadata?.annotations ?? {} },
+      { op: "add", path: "/spec/template", value: next.spec?.template },
+    ];
+    const fields = (next.spec ?? {}) as unknown as Record<string, unknown>;
+    for (const field of [
+      "replicas",
+      "strategy",
+      "minReadySeconds",
+      "revisionHistoryLimit",
+      "progressDeadlineSeconds",
+    ]) {
+      if (fields[field] !== undefined) ops.push({ op: "add", path: `/spec/${field}`, value: fields[field] });
+    }
+    await this.clients.apps.patchNamespacedDeployment(
+      {
+        name: obs.primary.metadata?.name ?? spec.names.primaryWorkload,
+        namespace: obs.primary.metadata?.namespace ?? "default",
+        body: ops,
+        fieldManager: FIELD_MANAGER,
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
     );
     this.log.info(
       { canary: canary.metadata.name, primary: spec.names.primaryWorkload },
@@ -157,24 +180,43 @@ export class Applier {
     if (ownership.status === "unowned" && !apex) {
       throw new BlockedError(`Service ${ownership.reason}: delete it so Serin can create it`);
     }
+    if (ownership.status === "unowned") {
+      const patch = adoptionPatch(existing, desired);
+      if (patch === undefined) return undefined;
+      await this.patchService(name, existing.metadata?.namespace, patch);
+      return `Service ${name} now selects ${canonicalJson(desired.spec?.selector)} (the primary); its other ports and fields are kept, and it stays yours: it is not deleted with the Canary`;
+    }
     const same =
       canonicalJson(existing.spec?.selector) === canonicalJson(desired.spec?.selector) &&
       canonicalJson(portsOf(existing)) === canonicalJson(portsOf(desired));
     if (same) return undefined;
-    const next: V1Service = structuredClone(existing);
-    next.spec = { ...next.spec, selector: desired.spec?.selector, ports: desired.spec?.ports };
-    if (ownership.status === "owned") {
-      next.metadata = {
-        ...next.metadata,
+    await this.patchService(name, existing.metadata?.namespace, {
+      metadata: {
+        resourceVersion: existing.metadata?.resourceVersion,
         labels: desired.metadata?.labels,
-        annotations: { ...existing.metadata?.annotations, ...desired.metadata?.annotations },
-      };
-    }
-    await this.clients.objects.replace(withKind(next, "v1", "Service"), undefined, undefined, FIELD_MANAGER);
-    // The user's own apex Service is taken over, not owned: deleting the Canary must not delete it.
-    return ownership.status === "unowned"
-      ? `Service ${name} now selects ${canonicalJson(desired.spec?.selector)} (the primary); it stays yours and is not deleted with the Canary`
-      : undefined;
+        annotations: desired.metadata?.annotations,
+      },
+      spec: {
+        selector: replaceMapPatch(existing.spec?.selector, desired.spec?.selector ?? {}),
+        ports: desired.spec?.ports,
+      },
+    });
+    return undefined;
+  }
+
+  /**
+   * A merge patch rather than a replace: client-node's typed models would drop Service fields newer
+   * than the library on a round trip; a patch sends only what Serin manages.
+   */
+  private async patchService(
+    name: string,
+    namespace: string | undefined,
+    body: Record<string, unknown>,
+  ): Promise<void> {
+    await this.clients.core.patchNamespacedService(
+      { name, namespace: namespace ?? "default", body, fieldManager: FIELD_MANAGER },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
   }
 
   /** Creates, or updates when the managed fields differ; refuses objects controlled by someone else. */
@@ -210,13 +252,9 @@ export class Applier {
   }
 
   private async create(obj: KubernetesObject): Promise<void> {
-    try {
-      await this.clients.objects.create(obj, undefined, undefined, FIELD_MANAGER);
-    } catch (err) {
-      // Created by an earlier reconcile the cache has not seen yet: the watch will catch up.
-      if (isConflict(err)) return;
-      throw err;
-    }
+    // AlreadyExists (409) means the cache is behind: it propagates as a conflict, and the reconcile
+    // runs again on fresher state rather than assuming the existing object is what we wanted.
+    await this.clients.objects.create(obj, undefined, undefined, FIELD_MANAGER);
   }
 }
 

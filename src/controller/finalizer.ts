@@ -1,12 +1,13 @@
 // revertOnDeletion: while the Canary exists it carries Serin's finalizer; when it is deleted, Serin
 // gives the app back as it was before Serin (target scaled up, apex Service selecting the target's
 // pods, no VirtualService) and only then lets garbage collection remove the primary and the rest.
-import { type KubernetesObject, PatchStrategy, type V1Service } from "@kubernetes/client-node";
+import { type KubernetesObject, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary } from "../api/canary.js";
 import { CANARY_PLURAL, FINALIZER, GROUP, VERSION } from "../api/constants.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import { isNotFound, type KubeClients } from "../kube/client.js";
+import { readOriginal, replaceMapPatch, restorePatch } from "../router/apex-adoption.js";
 import { isControlledBy } from "../router/ownership.js";
 import { selectTargetLabel } from "../router/services.js";
 import { deploymentReadiness } from "../workload/readiness.js";
@@ -74,26 +75,39 @@ export async function revertStep(
     );
     return { done: false, message: `scaling ${spec.targetRef.name} back up to ${wanted}` };
   }
-  const readiness = deploymentReadiness(target, 100, spec.progressDeadlineSeconds, new Date());
+  // Progress is judged from when the revert started, not from the target's last rollout long ago.
+  const since = canary.status?.lastTransitionTime ? new Date(canary.status.lastTransitionTime) : undefined;
+  const readiness = deploymentReadiness(target, 100, spec.progressDeadlineSeconds, new Date(), since);
   if (!readiness.ready && !readiness.deadlineExceeded)
     return { done: false, message: `waiting for ${readiness.message}` };
 
-  // 2. The apex Service selects the target's pods again and no longer belongs to the Canary.
+  // 2. The apex Service selects the target's pods again. An adopted Service gets back exactly the
+  //    selector and ports its user wrote; one Serin created is released (no owner) so it survives GC;
+  //    anybody else's is left alone.
   const apex = cache.services.get(spec.names.apex, namespace);
-  const selector = selectTargetLabel(target.spec?.selector.matchLabels);
-  if (apex && !("error" in selector)) {
-    const next: V1Service = structuredClone(apex);
-    next.spec = { ...next.spec, selector: { [selector.label]: selector.value } };
-    next.metadata = {
-      ...next.metadata,
-      ownerReferences: (next.metadata?.ownerReferences ?? []).filter((r) => r.uid !== canary.metadata.uid),
-    };
-    await clients.objects.replace(
-      { ...next, apiVersion: "v1", kind: "Service" } as KubernetesObject,
-      undefined,
-      undefined,
-      "serin",
-    );
+  if (apex) {
+    const original = readOriginal(apex);
+    const patch = async (body: Record<string, unknown>) =>
+      clients.core.patchNamespacedService(
+        { name: spec.names.apex, namespace, body, fieldManager: "serin" },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    if (original) {
+      await patch(restorePatch(apex, original));
+    } else if (isControlledBy(apex, canary)) {
+      const selector = selectTargetLabel(target.spec?.selector.matchLabels);
+      if (!("error" in selector)) {
+        await patch({
+          metadata: {
+            resourceVersion: apex.metadata?.resourceVersion,
+            ownerReferences: (apex.metadata?.ownerReferences ?? []).filter(
+              (r) => r.uid !== canary.metadata.uid,
+            ),
+          },
+          spec: { selector: replaceMapPatch(apex.spec?.selector, { [selector.label]: selector.value }) },
+        });
+      }
+    }
   }
 
   // 3. No VirtualService: plain Service routing to the target.

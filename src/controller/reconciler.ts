@@ -11,11 +11,13 @@ import { decide } from "../core/decide.js";
 import type { Decision } from "../core/decision.js";
 import { desiredCanaryScale, desiredRouting, routingEnabled } from "../core/desired.js";
 import { note, READY, step, withCondition } from "../core/status.js";
+import type { MetricResult } from "../core/world.js";
 import type { KubeClients } from "../kube/client.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
+import { WorkloadError } from "../workload/primary-deployment.js";
 import { type Applier, BlockedError } from "./apply.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import { hasFinalizer, revertStep, setFinalizers } from "./finalizer.js";
@@ -40,17 +42,30 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
+/** How soon to look again when the cache has not yet caught up with our own status write. */
+export const FENCE_REQUEUE_MS = 100;
+
 export class Reconciler {
+  /** per Canary key: the resourceVersion our last successful status write was computed from */
+  private readonly writtenFrom = new Map<string, string>();
+
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const { cache } = this.deps;
     const raw = cache.canaries.get(name, namespace);
     if (raw === undefined) {
+      this.writtenFrom.delete(`${namespace}/${name}`);
       this.deps.metrics.canaryWeight.remove({ name, namespace });
       this.deps.metrics.canaryStatus.remove({ name, namespace });
       return { requeueAfterMs: undefined };
     }
+    // Our last status write has not come back through the watch yet: acting now would use the status
+    // before it (and could undo what that write's reconcile did to routes and scale). Look again shortly.
+    const fence = this.writtenFrom.get(`${namespace}/${name}`);
+    if (fence !== undefined && fence === raw.metadata?.resourceVersion)
+      return { requeueAfterMs: FENCE_REQUEUE_MS };
+    this.writtenFrom.delete(`${namespace}/${name}`);
     const log = this.deps.log.child({ canary: `${namespace}/${name}` });
     const validation = validateCanary(raw);
     if (raw.metadata?.deletionTimestamp)
@@ -105,7 +120,9 @@ export class Reconciler {
           "Terminating",
           `Reverting ${involved.name}.${involved.namespace}: ${progress.message}`,
         );
-      await writeStatus(this.deps.clients, raw, next);
+      if (await writeStatus(this.deps.clients, raw, next)) {
+        this.writtenFrom.set(`${involved.namespace}/${involved.name}`, raw.metadata?.resourceVersion ?? "");
+      }
       return { requeueAfterMs: 2_000 };
     }
     await this.deps.events.record(
@@ -124,55 +141,47 @@ export class Reconciler {
     spec: EffectiveSpec,
     log: Logger,
   ): Promise<ReconcileResult> {
-    const { cache, applier, events } = this.deps;
+    const { cache, applier } = this.deps;
     const now = this.deps.now?.() ?? new Date();
     const ref = { name: canary.metadata.name ?? "", namespace: canary.metadata.namespace ?? "default" };
     const status: CanaryStatus = canary.status ?? {};
     const obs = observe(cache, canary, spec, now);
 
-    let decision: Decision = decide(ref, spec, status, obs.world);
-    if (decision.needsAnalysis) {
-      const analysis = await runMetricChecks({
-        name: ref.name,
-        namespace: ref.namespace,
-        spec,
-        defaultPrometheus: this.deps.prometheus,
-        findTemplate: (ns, n) => {
-          const parsed = MetricTemplateSchema.safeParse(cache.metricTemplates.get(n, ns));
-          return parsed.success ? parsed.data : undefined;
-        },
-      });
-      for (const r of analysis) {
-        this.deps.metrics.analysisChecks.inc({
-          namespace: ref.namespace,
-          metric: r.name,
-          result: r.value === undefined ? "error" : "value",
-        });
-      }
-      decision = decide(ref, spec, status, { ...obs.world, analysis });
-    }
-
-    for (const action of decision.actions) {
-      if (action.kind === "create-primary") await applier.createPrimary(canary, spec, obs);
-      else await applier.promote(canary, spec, obs);
-    }
-
-    let next = decision.status;
-    let blocked: string | undefined;
+    // 1. Make the world match the status we hold before deciding anything new: if routing is blocked
+    //    (a VirtualService someone else owns, a target without a selector label), nothing advances.
     const notes: string[] = [...obs.warnings];
-    try {
-      if (routingEnabled(next))
-        notes.push(...(await applier.ensureRouting(canary, spec, obs, desiredRouting(spec, next))));
-      await applier.scaleCanary(spec, obs, desiredCanaryScale(next));
-    } catch (err) {
-      if (!(err instanceof BlockedError)) throw err;
-      blocked = err.message;
+    let blocked = await this.blockedReason(async () => {
+      if (routingEnabled(status))
+        notes.push(...(await applier.ensureRouting(canary, spec, obs, desiredRouting(spec, status))));
+    });
+    let decision: Decision | undefined;
+    if (blocked === undefined) {
+      decision = decide(ref, spec, status, obs.world);
+      if (decision.needsAnalysis)
+        decision = decide(ref, spec, status, { ...obs.world, analysis: await this.analyse(ref, spec) });
+      // 2. One-off actions, then routes and scale for the next status. Status is written last, fenced by
+      //    resourceVersion: a crash in between repeats idempotent work, never skips it.
+      const chosen = decision;
+      blocked = await this.blockedReason(async () => {
+        for (const action of chosen.actions) {
+          if (action.kind === "create-primary") await applier.createPrimary(canary, spec, obs);
+          else await applier.promote(canary, spec, obs);
+        }
+        if (routingEnabled(chosen.status)) {
+          notes.push(
+            ...(await applier.ensureRouting(canary, spec, obs, desiredRouting(spec, chosen.status))),
+          );
+        }
+        await applier.scaleCanary(spec, obs, desiredCanaryScale(chosen.status));
+      });
     }
-    next = {
-      ...next,
+    // Blocked: keep the status we had (no step taken) and say why in the Ready condition.
+    const base = blocked === undefined && decision ? decision.status : status;
+    const next: CanaryStatus = {
+      ...base,
       observedGeneration: canary.metadata.generation,
       conditions: withCondition(
-        next.conditions,
+        base.conditions,
         blocked
           ? { type: READY, status: "False", reason: "Blocked", message: blocked }
           : {
@@ -186,20 +195,14 @@ export class Reconciler {
     };
 
     const written = await writeStatus(this.deps.clients, raw, next);
-    const involved = {
-      apiVersion: API_VERSION,
-      kind: CANARY_KIND,
-      name: ref.name,
-      namespace: ref.namespace,
-      uid: canary.metadata.uid,
-    };
-    for (const e of decision.events) await events.record(involved, e.type, e.reason, e.message);
-    const readyBefore = status.conditions?.find((c) => c.type === READY);
-    if (blocked && readyBefore?.message !== blocked)
-      await events.record(involved, "Warning", "Blocked", blocked);
-    for (const n of notes) {
-      if (!readyBefore?.message?.includes(n)) await events.record(involved, "Normal", "Synced", n);
-    }
+    if (written) this.writtenFrom.set(`${ref.namespace}/${ref.name}`, raw.metadata?.resourceVersion ?? "");
+    await this.report(
+      canary,
+      status,
+      decision && blocked === undefined ? decision : undefined,
+      blocked,
+      notes,
+    );
 
     this.recordMetrics(ref, next);
     const logLine = {
@@ -208,11 +211,71 @@ export class Reconciler {
       failedChecks: next.failedChecks,
       written,
     };
-    if (decision.events.length > 0 || blocked) log.info(logLine, blocked ?? decision.reason);
-    else log.debug(logLine, decision.reason);
+    const reason = blocked ?? decision?.reason ?? "";
+    if ((decision?.events.length ?? 0) > 0 || blocked) log.info(logLine, reason);
+    else log.debug(logLine, reason);
+    return { requeueAfterMs: blocked ? BLOCKED_REQUEUE_MS : decision?.requeueAfterMs };
+  }
 
-    const requeue = blocked ? BLOCKED_REQUEUE_MS : decision.requeueAfterMs;
-    return { requeueAfterMs: requeue };
+  /** Runs `work`; a BlockedError (or a target Serin cannot build from) becomes the reason, anything else propagates. */
+  private async blockedReason(work: () => Promise<void>): Promise<string | undefined> {
+    try {
+      await work();
+      return undefined;
+    } catch (err) {
+      if (err instanceof BlockedError || err instanceof WorkloadError) return err.message;
+      throw err;
+    }
+  }
+
+  private async analyse(
+    ref: { name: string; namespace: string },
+    spec: EffectiveSpec,
+  ): Promise<MetricResult[]> {
+    const { cache } = this.deps;
+    const analysis = await runMetricChecks({
+      name: ref.name,
+      namespace: ref.namespace,
+      spec,
+      defaultPrometheus: this.deps.prometheus,
+      findTemplate: (ns, n) => {
+        const parsed = MetricTemplateSchema.safeParse(cache.metricTemplates.get(n, ns));
+        return parsed.success ? parsed.data : undefined;
+      },
+    });
+    for (const r of analysis) {
+      this.deps.metrics.analysisChecks.inc({
+        namespace: ref.namespace,
+        metric: r.name,
+        result: r.value === undefined ? "error" : "value",
+      });
+    }
+    return analysis;
+  }
+
+  /** Events for what changed: the decision's own, a newly blocked state, and notes not yet told. */
+  private async report(
+    canary: Canary,
+    before: CanaryStatus,
+    decision: Decision | undefined,
+    blocked: string | undefined,
+    notes: string[],
+  ): Promise<void> {
+    const involved = {
+      apiVersion: API_VERSION,
+      kind: CANARY_KIND,
+      name: canary.metadata.name ?? "",
+      namespace: canary.metadata.namespace ?? "default",
+      uid: canary.metadata.uid,
+    };
+    const { events } = this.deps;
+    for (const e of decision?.events ?? []) await events.record(involved, e.type, e.reason, e.message);
+    const readyBefore = before.conditions?.find((c) => c.type === READY);
+    if (blocked && readyBefore?.message !== blocked)
+      await events.record(involved, "Warning", "Blocked", blocked);
+    for (const n of notes) {
+      if (!readyBefore?.message?.includes(n)) await events.record(involved, "Normal", "Synced", n);
+    }
   }
 
   private async reportInvalid(raw: KubernetesObject, message: string, log: Logger): Promise<void> {

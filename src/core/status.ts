@@ -33,7 +33,10 @@ export function withCondition(
  * Flagger's Promoted condition for each phase: the reason is the phase itself (as Flagger writes it),
  * so `kubectl wait --for=condition=Promoted` and dashboards built for Flagger keep working.
  */
-export function promotedCondition(phase: CanaryPhase): { status: "True" | "False" | "Unknown"; reason: string } {
+export function promotedCondition(phase: CanaryPhase): {
+  status: "True" | "False" | "Unknown";
+  reason: string;
+} {
   switch (phase) {
     case "Initialized":
     case "Succeeded":

@@ -1,5 +1,6 @@
 import {
   ApiException,
+  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -11,6 +12,7 @@ export interface KubeClients {
   config: KubeConfig;
   objects: KubernetesObjectApi;
   core: CoreV1Api;
+  apps: AppsV1Api;
   custom: CustomObjectsApi;
 }
 
@@ -23,6 +25,7 @@ export function connect(kubeconfigPath?: string): KubeClients {
     config,
     objects: KubernetesObjectApi.makeApiClient(config),
     core: config.makeApiClient(CoreV1Api),
+    apps: config.makeApiClient(AppsV1Api),
     custom: config.makeApiClient(CustomObjectsApi),
   };
 }

@@ -26,22 +26,31 @@ export class ResilientInformer<T extends KubernetesObject> {
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   synced = false;
+  private lastListOk = false;
 
   constructor(
     clients: KubeClients,
     private readonly spec: InformerSpec,
     private readonly log: Logger,
   ) {
-    const list = () =>
-      clients.objects.list<T>(spec.apiVersion, spec.kind, spec.namespace) as Promise<KubernetesListObject<T>>;
+    // client-node's informer swallows a failed initial list (it emits "error" and resolves start()),
+    // which would leave an empty cache looking synced: remember whether the last list really worked.
+    const list = async () => {
+      this.lastListOk = false;
+      const result = (await clients.objects.list<T>(
+        spec.apiVersion,
+        spec.kind,
+        spec.namespace,
+      )) as KubernetesListObject<T>;
+      this.lastListOk = true;
+      this.failures = 0;
+      return result;
+    };
     this.informer = makeInformer<T>(clients.config, spec.path, list);
     this.informer.on("add", (obj) => this.emit("change", obj));
     this.informer.on("update", (obj) => this.emit("change", obj));
     this.informer.on("delete", (obj) => this.emit("delete", obj));
     this.informer.on("error", (err: unknown) => this.restart(err));
-    this.informer.on("connect", () => {
-      this.failures = 0;
-    });
   }
 
   onChange(onChange: Handler<T>, onDelete: Handler<T> = onChange): void {
@@ -56,8 +65,15 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.informer.list(namespace);
   }
 
+  /** Resolves once a list has succeeded and filled the cache; retries with backoff until then. */
   async start(): Promise<void> {
-    await this.informer.start();
+    for (let attempt = 0; !this.stopped; attempt++) {
+      await this.informer.start().catch(() => undefined);
+      if (this.lastListOk) break;
+      const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
+      this.log.warn({ informer: this.spec.name, retryInMs: delay }, "initial list failed; retrying");
+      await new Promise((r) => setTimeout(r, delay));
+    }
     this.synced = true;
     this.log.debug({ informer: this.spec.name, objects: this.informer.list().length }, "informer synced");
   }
@@ -91,7 +107,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       if (this.stopped) return;
       this.informer.start().then(
         () => {
-          this.synced = true;
+          if (!this.lastListOk) this.restart(new Error("list failed"));
         },
         (e: unknown) => this.restart(e),
       );
