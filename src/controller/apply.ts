@@ -17,12 +17,13 @@ import { adoptionPatch, replaceMapPatch } from "../router/apex-adoption.js";
 import { buildDestinationRules } from "../router/istio-destination-rules.js";
 import { buildVirtualService } from "../router/istio-virtual-service.js";
 import { ownershipOf } from "../router/ownership.js";
-import { buildServices, selectTargetLabel } from "../router/services.js";
+import { buildServices, discoverPorts, selectTargetLabel } from "../router/services.js";
 import { buildPrimaryConfig } from "../workload/config-refs.js";
 import { canonicalJson } from "../workload/pod-template-hash.js";
 import { buildPrimaryDeployment, promotePrimary } from "../workload/primary-deployment.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { Observation } from "./observe.js";
+import { readSecrets } from "./secret-reader.js";
 
 /** A condition the user must resolve (e.g. a VirtualService owned by someone else): not retried hot. */
 export class BlockedError extends Error {
@@ -96,7 +97,10 @@ export class Applier {
     if (obs.target === undefined) return notes;
     const selector = selectTargetLabel(obs.target.spec?.selector.matchLabels);
     if ("error" in selector) throw new BlockedError(`Deployment ${spec.targetRef.name}: ${selector.error}`);
-    const services = buildServices(canary, selector);
+    const extraPorts = spec.service.portDiscovery
+      ? discoverPorts(canary, obs.target.spec?.template.spec?.containers ?? [])
+      : [];
+    const services = buildServices(canary, selector, { extraPorts });
     for (const desired of [services.primary, services.canary, services.apex]) {
       const note = await this.ensureService(canary, desired, desired === services.apex);
       if (note) notes.push(note);
@@ -151,10 +155,11 @@ export class Applier {
   private async syncPrimaryConfigs(canary: Canary, obs: Observation): Promise<void> {
     for (const config of obs.trackedConfigs) {
       const copy = buildPrimaryConfig(config, canary).object;
+      const name = copy.metadata?.name ?? "";
       const existing =
         config.kind === "configmap"
-          ? this.cache.configMaps.get(copy.metadata?.name ?? "", copy.metadata?.namespace)
-          : this.cache.secrets.get(copy.metadata?.name ?? "", copy.metadata?.namespace);
+          ? this.cache.configMaps.get(name, copy.metadata?.namespace)
+          : (await readSecrets(this.clients, copy.metadata?.namespace ?? "default", [name])).get(name);
       await this.ensureOwned(canary, copy as KubernetesObject, existing as KubernetesObject | undefined, [
         "data",
         "binaryData",

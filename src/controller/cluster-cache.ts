@@ -25,12 +25,15 @@ function path(group: string, version: string, plural: string, namespace?: string
   return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
 }
 
-/** The informer caches the controller reads from: all reads in a reconcile come from here, not the API. */
+/**
+ * The informer caches the controller reads from. Secrets are deliberately not cached: a cluster's
+ * Secrets (Helm keeps every release in one) can outweigh everything else, and Serin needs only the
+ * few a target references, which it reads on demand (see secret-reader.ts).
+ */
 export class ClusterCache {
   readonly canaries: ResilientInformer<KubernetesObject>;
   readonly deployments: ResilientInformer<V1Deployment>;
   readonly configMaps: ResilientInformer<V1ConfigMap>;
-  readonly secrets: ResilientInformer<V1Secret>;
   readonly services: ResilientInformer<V1Service>;
   readonly virtualServices: ResilientInformer<KubernetesObject>;
   readonly destinationRules: ResilientInformer<KubernetesObject>;
@@ -59,7 +62,6 @@ export class ClusterCache {
     this.canaries = make("canaries", API_VERSION, CANARY_KIND, GROUP, VERSION, CANARY_PLURAL);
     this.deployments = make("deployments", "apps/v1", "Deployment", "apps", "v1", "deployments");
     this.configMaps = make("configmaps", "v1", "ConfigMap", "", "v1", "configmaps");
-    this.secrets = make("secrets", "v1", "Secret", "", "v1", "secrets");
     this.services = make("services", "v1", "Service", "", "v1", "services");
     this.virtualServices = make(
       "virtualservices",
@@ -92,7 +94,6 @@ export class ClusterCache {
       this.canaries,
       this.deployments,
       this.configMaps,
-      this.secrets,
       this.services,
       this.virtualServices,
       this.destinationRules,

@@ -123,7 +123,7 @@ export class CanaryController {
         ),
       );
     });
-    const onConfig = (kind: "configmap" | "secret") => (obj: KubernetesObject) => {
+    const onConfig = (kind: "configmap") => (obj: KubernetesObject) => {
       const ns = obj.metadata?.namespace;
       const name = obj.metadata?.name ?? "";
       this.enqueueAll(
@@ -137,7 +137,6 @@ export class CanaryController {
       );
     };
     c.configMaps.onChange(onConfig("configmap"));
-    c.secrets.onChange(onConfig("secret"));
     // Generated objects: drift (a hand-edited VirtualService) is put back by the owner's reconcile.
     for (const informer of [c.services, c.virtualServices, c.destinationRules]) {
       informer.onChange((obj: KubernetesObject) => this.enqueueAll(this.ownerCanary(obj)));

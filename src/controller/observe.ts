@@ -13,6 +13,7 @@ import { computeRevision } from "../workload/pod-template-hash.js";
 import { PRIMARY_REVISION_ANNOTATION } from "../workload/primary-deployment.js";
 import { deploymentReadiness } from "../workload/readiness.js";
 import type { ClusterCache } from "./cluster-cache.js";
+import type { SecretSnapshot } from "./secret-reader.js";
 
 export interface Observation {
   world: ObservedWorld;
@@ -26,6 +27,7 @@ export interface Observation {
 
 export function lookupConfig(
   cache: ClusterCache,
+  secrets: SecretSnapshot,
   namespace: string,
   ref: Pick<ConfigRef, "kind" | "name">,
 ): ConfigObject | undefined {
@@ -33,12 +35,28 @@ export function lookupConfig(
     const object = cache.configMaps.get(ref.name, namespace);
     return object ? { kind: "configmap", object } : undefined;
   }
-  const object = cache.secrets.get(ref.name, namespace);
+  const object = secrets.get(ref.name);
   return object ? { kind: "secret", object } : undefined;
 }
 
-/** Everything decide() needs, read from the informer caches (no API calls). */
-export function observe(cache: ClusterCache, canary: Canary, spec: EffectiveSpec, now: Date): Observation {
+/** Names of the Secrets the target references: what the reconciler reads before observing. */
+export function targetSecretNames(cache: ClusterCache, canary: Canary, spec: EffectiveSpec): string[] {
+  const target = cache.deployments.get(spec.targetRef.name, canary.metadata.namespace ?? "default");
+  return target
+    ? findTargetConfigRefs(target)
+        .filter((r) => r.kind === "secret")
+        .map((r) => r.name)
+    : [];
+}
+
+/** Everything decide() needs, from the informer caches and the Secrets read just before (no API calls). */
+export function observe(
+  cache: ClusterCache,
+  secrets: SecretSnapshot,
+  canary: Canary,
+  spec: EffectiveSpec,
+  now: Date,
+): Observation {
   const namespace = canary.metadata.namespace ?? "default";
   const target = cache.deployments.get(spec.targetRef.name, namespace);
   const primary = cache.deployments.get(spec.names.primaryWorkload, namespace);
@@ -47,12 +65,12 @@ export function observe(cache: ClusterCache, canary: Canary, spec: EffectiveSpec
   let targetView: TargetView | undefined;
   if (target) {
     const refs = findTargetConfigRefs(target);
-    const tracked = trackConfigs(refs, (ref) => lookupConfig(cache, namespace, ref));
+    const tracked = trackConfigs(refs, (ref) => lookupConfig(cache, secrets, namespace, ref));
     for (const ref of tracked.missingRequired) {
       warnings.push(`${ref.kind} ${ref.name} used by ${spec.targetRef.name} does not exist: create it`);
     }
     for (const ref of refs) {
-      const config = lookupConfig(cache, namespace, ref);
+      const config = lookupConfig(cache, secrets, namespace, ref);
       if (config && configRefKey(ref) in tracked.checksums) trackedConfigs.push(config);
     }
     const started = canary.status?.lastTransitionTime

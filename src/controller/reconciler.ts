@@ -21,7 +21,8 @@ import { WorkloadError } from "../workload/primary-deployment.js";
 import { type Applier, BlockedError } from "./apply.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import { hasFinalizer, revertStep, setFinalizers } from "./finalizer.js";
-import { observe } from "./observe.js";
+import { observe, targetSecretNames } from "./observe.js";
+import { readSecrets } from "./secret-reader.js";
 import { writeStatus } from "./status-writer.js";
 
 /** How long to wait before looking again at a Canary blocked on something only its user can fix. */
@@ -145,7 +146,9 @@ export class Reconciler {
     const now = this.deps.now?.() ?? new Date();
     const ref = { name: canary.metadata.name ?? "", namespace: canary.metadata.namespace ?? "default" };
     const status: CanaryStatus = canary.status ?? {};
-    const obs = observe(cache, canary, spec, now);
+    const secretNames = targetSecretNames(cache, canary, spec);
+    const secrets = await readSecrets(this.deps.clients, ref.namespace, secretNames);
+    const obs = observe(cache, secrets, canary, spec, now);
 
     // 1. Make the world match the status we hold before deciding anything new: if routing is blocked
     //    (a VirtualService someone else owns, a target without a selector label), nothing advances.
@@ -214,7 +217,11 @@ export class Reconciler {
     const reason = blocked ?? decision?.reason ?? "";
     if ((decision?.events.length ?? 0) > 0 || blocked) log.info(logLine, reason);
     else log.debug(logLine, reason);
-    return { requeueAfterMs: blocked ? BLOCKED_REQUEUE_MS : decision?.requeueAfterMs };
+    // Secrets are not watched: a target that uses some is looked at every interval, as Flagger does.
+    const requeue = blocked
+      ? BLOCKED_REQUEUE_MS
+      : (decision?.requeueAfterMs ?? (secretNames.length > 0 ? spec.analysis.intervalMs : undefined));
+    return { requeueAfterMs: requeue };
   }
 
   /** Runs `work`; a BlockedError (or a target Serin cannot build from) becomes the reason, anything else propagates. */

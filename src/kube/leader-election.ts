@@ -22,6 +22,8 @@ export class LeaderElector {
   private readonly renewDeadline: number;
   private readonly retryPeriod: number;
   private stopped = false;
+  private observedRecord = "";
+  private observedAt = 0;
   leading = false;
 
   constructor(
@@ -64,7 +66,20 @@ export class LeaderElector {
     }
   }
 
+  /** One attempt, bounded by the renew deadline: a hung API call must not outlive our lease. */
   private async tryAcquireOrRenew(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.renewDeadline * 1000);
+    });
+    try {
+      return await Promise.race([this.attempt(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async attempt(): Promise<boolean> {
     const { namespace, name, identity } = this.options;
     const now = new V1MicroTime();
     try {
@@ -90,8 +105,14 @@ export class LeaderElector {
       }
       const spec = lease.spec ?? {};
       const holder = spec.holderIdentity;
-      const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-      const expired = renewed + (spec.leaseDurationSeconds ?? this.leaseDuration) * 1000 < Date.now();
+      // Like client-go, time the lease with our own clock from when we saw its record change, never by
+      // comparing the holder's renewTime with our clock: clocks skew, and a skewed standby must not steal.
+      const record = `${holder ?? ""}/${String(spec.renewTime ?? "")}`;
+      if (record !== this.observedRecord) {
+        this.observedRecord = record;
+        this.observedAt = Date.now();
+      }
+      const expired = this.observedAt + (spec.leaseDurationSeconds ?? this.leaseDuration) * 1000 < Date.now();
       if (holder && holder !== identity && !expired) return false;
       const takingOver = holder !== identity;
       lease.spec = {

@@ -10,7 +10,7 @@ export interface OriginalService {
   ports: V1ServicePort[];
 }
 
-/** The user's ports with Serin's port (same port number or name) replaced, or added when absent. */
+/** The user's ports with one of Serin's (same port number or name) replaced, or added when absent. */
 export function mergePorts(existing: readonly V1ServicePort[], managed: V1ServicePort): V1ServicePort[] {
   const index = existing.findIndex(
     (p) => p.port === managed.port || (p.name !== undefined && p.name === managed.name),
@@ -42,9 +42,8 @@ export function readOriginal(svc: V1Service): OriginalService | undefined {
 
 /** The merge patch adopting `existing` so it routes like `desired`; undefined when nothing changes. */
 export function adoptionPatch(existing: V1Service, desired: V1Service): Record<string, unknown> | undefined {
-  const managed = desired.spec?.ports?.[0];
   const selector = desired.spec?.selector ?? {};
-  const ports = managed ? mergePorts(existing.spec?.ports ?? [], managed) : (existing.spec?.ports ?? []);
+  const ports = (desired.spec?.ports ?? []).reduce(mergePorts, existing.spec?.ports ?? []);
   const sameSelector =
     JSON.stringify(sortKeys(existing.spec?.selector ?? {})) === JSON.stringify(sortKeys(selector));
   const samePorts = JSON.stringify(ports) === JSON.stringify(existing.spec?.ports ?? []);

@@ -54,6 +54,11 @@ describe("catalog canary (Istio in Action, ch. 5)", () => {
     for (const [primary, canary] of routeWeights(k, healthy.ns, "catalog"))
       expect([primary, canary]).toEqual([100, 0]);
     expect(healthy.load.byVersion["catalog:v2"]).toBeGreaterThan(0);
+    // Each weight change is one write of the VirtualService, no more: no write loop against the apiserver.
+    const generation = Number(
+      k.run(["get", "virtualservice", "catalog", "-n", healthy.ns, "-o", "jsonpath={.metadata.generation}"]),
+    );
+    expect(generation).toBeLessThanOrEqual(8);
 
     // (b) v3 answering 5xx on 20% of requests: rolled back after 5 failed checks, primary still v1.
     expect(failing.phase).toBe("Failed");

@@ -165,7 +165,9 @@ class ResourceWatch<T> {
     if (status === 404 && this.def.paths.length > 1)
       this.pathIndex = (this.pathIndex + 1) % this.def.paths.length;
     const msg = err instanceof Error ? err.message : String(err);
-    if (msg !== this.lastError) this.log(`watch ${this.def.name}: ${msg}; retrying`);
+    // A CRD's storage answers 429 for a moment after the CRD is created: not worth a line unless it lasts.
+    const transient = status === 429 && this.backoffMs <= 500;
+    if (!transient && msg !== this.lastError) this.log(`watch ${this.def.name}: ${msg}; retrying`);
     this.lastError = msg;
     informer.stop().catch(() => {});
     this.informer = undefined;

@@ -1,5 +1,5 @@
 // Service -> ready pods (optionally narrowed by a DestinationRule subset), and who each pod is.
-import { splitServiceFqdn } from "./hosts.js";
+import { hostMatches, hostSpecificity, splitServiceFqdn } from "./hosts.js";
 import type { DestinationRuleSpec } from "./istio-types.js";
 import type { MeshIndex, ResolvedDestinationRule } from "./mesh-index.js";
 import type { PodInfo, ServiceInfo } from "./model.js";
@@ -57,16 +57,18 @@ export function readyEndpoints(
 
 /**
  * The DestinationRule that applies to `host` for a client in `clientNs`, with Istio's precedence:
- * the client's namespace, then the service's namespace, then any other visible one; oldest first.
+ * the client's namespace, then the service's namespace, then any other visible one; within each, the most
+ * specific host (exact before `*.suffix`), then the oldest.
  */
 export function findDestinationRule(
   index: MeshIndex,
   host: string,
   clientNs: string,
 ): ResolvedDestinationRule | undefined {
-  const candidates = index.destinationRules.filter(
-    (r) => r.host === host && visibleTo(r.dr.spec.exportTo, r.dr.namespace, clientNs),
-  );
+  // Most specific host first (exact before wildcards); the sort is stable, so oldest first among equals.
+  const candidates = index.destinationRules
+    .filter((r) => hostMatches(r.host, host) && visibleTo(r.dr.spec.exportTo, r.dr.namespace, clientNs))
+    .sort((a, b) => hostSpecificity(b.host) - hostSpecificity(a.host));
   const serviceNs = splitServiceFqdn(host)?.namespace;
   return (
     candidates.find((r) => r.dr.namespace === clientNs) ??

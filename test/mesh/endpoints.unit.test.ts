@@ -112,6 +112,10 @@ describe("DestinationRule selection and traffic policy", () => {
     expect(findDestinationRule(index, "reviews.bookinfo.svc.cluster.local", "client")?.dr.name).toBe("b");
     expect(findDestinationRule(index, "reviews.bookinfo.svc.cluster.local", "third")?.dr.name).toBe("a");
     expect(findDestinationRule(index, "ratings.bookinfo.svc.cluster.local", "client")).toBeUndefined();
+    const wildcard = drOf("w", ns, { host: "*.bookinfo.svc.cluster.local", subsets: [] }, 0);
+    const withWildcard = new MeshIndex(stateOf({ destinationRules: [wildcard, inSvcNs] }));
+    expect(findDestinationRule(withWildcard, "reviews.bookinfo.svc.cluster.local", "x")?.dr.name).toBe("a");
+    expect(findDestinationRule(withWildcard, "ratings.bookinfo.svc.cluster.local", "x")?.dr.name).toBe("w");
   });
 
   it("subset and port-level settings override the DR-level ones field by field", () => {

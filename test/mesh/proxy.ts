@@ -8,6 +8,7 @@ import { behaviourFor, behaviourKey, type ImageCatalogue } from "./behaviour.js"
 import { ConnectionPools } from "./connection-pool.js";
 import { parseDurationMs } from "./durations.js";
 import { findDestinationRule, findSubset, podPeer, readyEndpoints, workloadOf } from "./endpoints.js";
+import { decideFault } from "./faults.js";
 import { parseAuthority, resolveConfigHost, shadowAuthority, splitServiceFqdn } from "./hosts.js";
 import {
   applyHeaderOps,
@@ -264,20 +265,21 @@ export class MeshProxy {
     const flags: string[] = [];
 
     // Fault injection happens in the client sidecar, before the router.
-    const fault = route?.fault;
-    if (fault?.delay) {
-      const pct = percentValue(fault.delay.percentage) ?? fault.delay.percent ?? 0;
-      const ms = parseDurationMs(fault.delay.fixedDelay) ?? 0;
-      if (chance(this.deps.rng, pct)) {
-        flags.push("DI");
-        await sleep(ms, ctx.clientGone.signal);
-        if (ctx.clientGone.signal.aborted) return;
-      }
+    const fault = decideFault(route?.fault, this.deps.rng);
+    if (fault.delayMs !== undefined) {
+      flags.push("DI");
+      await sleep(fault.delayMs, ctx.clientGone.signal);
+      if (ctx.clientGone.signal.aborted) return;
     }
-    if (fault?.abort && chance(this.deps.rng, percentValue(fault.abort.percentage) ?? 0)) {
-      const status = fault.abort.httpStatus ?? 503;
+    if (fault.abortStatus !== undefined) {
       flags.push("FI");
-      this.reply(ctx, { status, headers: {}, body: "fault filter abort", flags, peer: UNKNOWN_PEER });
+      this.reply(ctx, {
+        status: fault.abortStatus,
+        headers: {},
+        body: "fault filter abort",
+        flags,
+        peer: UNKNOWN_PEER,
+      });
       return;
     }
 
