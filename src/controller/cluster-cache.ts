@@ -1,10 +1,4 @@
-import type {
-  KubernetesObject,
-  V1ConfigMap,
-  V1Deployment,
-  V1Secret,
-  V1Service,
-} from "@kubernetes/client-node";
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Service } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import {
   API_VERSION,

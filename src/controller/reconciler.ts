@@ -17,11 +17,12 @@ import type { EventRecorder } from "../kube/events.js";
 import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
+import { callHooks, type HookPayload } from "../webhooks/client.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
 import { type Applier, BlockedError } from "./apply.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import { hasFinalizer, revertStep, setFinalizers } from "./finalizer.js";
-import { observe, targetSecretNames } from "./observe.js";
+import { type Observation, observe, targetSecretNames } from "./observe.js";
 import { readSecrets } from "./secret-reader.js";
 import { writeStatus } from "./status-writer.js";
 
@@ -159,16 +160,31 @@ export class Reconciler {
     });
     let decision: Decision | undefined;
     if (blocked === undefined) {
-      decision = decide(ref, spec, status, obs.world);
-      if (decision.needsAnalysis)
-        decision = decide(ref, spec, status, { ...obs.world, analysis: await this.analyse(ref, spec) });
+      // The core asks for what it needs (metric checks, webhook gates) and decides again with the answers.
+      let world = obs.world;
+      decision = decide(ref, spec, status, world);
+      for (let pass = 0; pass < 4 && (decision.needsAnalysis || decision.needsHooks.length > 0); pass++) {
+        const asked = decision;
+        const payload = this.hookPayload(ref, status, obs);
+        const [analysis, answers] = await Promise.all([
+          asked.needsAnalysis ? this.analyse(ref, spec) : Promise.resolve(world.analysis),
+          Promise.all(
+            asked.needsHooks.map(
+              async (type) => [type, await callHooks(spec.analysis.webhooks, type, payload)] as const,
+            ),
+          ),
+        ]);
+        world = { ...world, analysis, hooks: { ...world.hooks, ...Object.fromEntries(answers) } };
+        decision = decide(ref, spec, status, world);
+      }
       // 2. One-off actions, then routes and scale for the next status. Status is written last, fenced by
       //    resourceVersion: a crash in between repeats idempotent work, never skips it.
       const chosen = decision;
       blocked = await this.blockedReason(async () => {
         for (const action of chosen.actions) {
           if (action.kind === "create-primary") await applier.createPrimary(canary, spec, obs);
-          else await applier.promote(canary, spec, obs);
+          else if (action.kind === "promote") await applier.promote(canary, spec, obs);
+          else await this.notifyPostRollout(ref, chosen.status, obs, spec, log);
         }
         if (routingEnabled(chosen.status)) {
           notes.push(
@@ -201,6 +217,7 @@ export class Reconciler {
     if (written) this.writtenFrom.set(`${ref.namespace}/${ref.name}`, raw.metadata?.resourceVersion ?? "");
     await this.report(
       canary,
+      spec,
       status,
       decision && blocked === undefined ? decision : undefined,
       blocked,
@@ -222,6 +239,31 @@ export class Reconciler {
       ? BLOCKED_REQUEUE_MS
       : (decision?.requeueAfterMs ?? (secretNames.length > 0 ? spec.analysis.intervalMs : undefined));
     return { requeueAfterMs: requeue };
+  }
+
+  private hookPayload(
+    ref: { name: string; namespace: string },
+    status: CanaryStatus,
+    obs: Observation,
+  ): HookPayload {
+    return {
+      name: ref.name,
+      namespace: ref.namespace,
+      phase: status.phase ?? "",
+      checksum: obs.world.target?.revision ?? status.lastAppliedSpec ?? "",
+    };
+  }
+
+  /** post-rollout hooks are told the outcome; their answer changes nothing, a failure is only logged. */
+  private async notifyPostRollout(
+    ref: { name: string; namespace: string },
+    next: CanaryStatus,
+    obs: Observation,
+    spec: EffectiveSpec,
+    log: Logger,
+  ): Promise<void> {
+    const result = await callHooks(spec.analysis.webhooks, "post-rollout", this.hookPayload(ref, next, obs));
+    if (!result.ok) log.warn({ hooks: result.message }, "post-rollout webhook failed");
   }
 
   /** Runs `work`; a BlockedError (or a target Serin cannot build from) becomes the reason, anything else propagates. */
@@ -263,6 +305,7 @@ export class Reconciler {
   /** Events for what changed: the decision's own, a newly blocked state, and notes not yet told. */
   private async report(
     canary: Canary,
+    spec: EffectiveSpec,
     before: CanaryStatus,
     decision: Decision | undefined,
     blocked: string | undefined,
@@ -277,6 +320,19 @@ export class Reconciler {
     };
     const { events } = this.deps;
     for (const e of decision?.events ?? []) await events.record(involved, e.type, e.reason, e.message);
+    if (decision && decision.events.length > 0 && spec.analysis.webhooks.some((h) => h.type === "event")) {
+      // Event hooks get every event, like Flagger's; they are notifications, so nobody waits for them.
+      const phase = decision.status.phase ?? "";
+      for (const e of decision.events) {
+        void callHooks(spec.analysis.webhooks, "event", {
+          name: involved.name,
+          namespace: involved.namespace,
+          phase,
+          checksum: decision.status.lastAppliedSpec ?? "",
+          metadata: { eventMessage: e.message, eventType: e.type, timestamp: String(Date.now()) },
+        });
+      }
+    }
     const readyBefore = before.conditions?.find((c) => c.type === READY);
     if (blocked && readyBefore?.message !== blocked)
       await events.record(involved, "Warning", "Blocked", blocked);

@@ -7,7 +7,7 @@ import type { EffectiveSpec } from "../api/defaults.js";
 import { judgeAnalysis } from "./checks.js";
 import type { CanaryEvent, Decision, EdgeAction } from "./decision.js";
 import { note, step } from "./status.js";
-import type { ObservedWorld } from "./world.js";
+import type { GateHook, ObservedWorld } from "./world.js";
 
 export interface CanaryRef {
   name: string;
@@ -17,8 +17,8 @@ export interface CanaryRef {
 /** How often to look again while waiting for a rollout that the watches should report anyway. */
 export const WAIT_REQUEUE_MS = 5_000;
 
-const IDLE_PHASES: readonly CanaryPhase[] = ["Initialized", "Succeeded", "Failed"];
-const ANALYSIS_PHASES: readonly CanaryPhase[] = ["Progressing", "Waiting", "WaitingPromotion"];
+const IDLE_PHASES: readonly CanaryPhase[] = ["Initialized", "Succeeded", "Failed", "Waiting"];
+const ANALYSIS_PHASES: readonly CanaryPhase[] = ["Progressing", "WaitingPromotion"];
 
 interface Ctx {
   ref: CanaryRef;
@@ -35,12 +35,36 @@ function decision(partial: Partial<Decision> & { status: CanaryStatus; reason: s
     events: [],
     requeueAfterMs: undefined,
     needsAnalysis: false,
+    needsHooks: [],
     ...partial,
   };
 }
 
 const normal = (reason: string, message: string): CanaryEvent => ({ type: "Normal", reason, message });
 const warning = (reason: string, message: string): CanaryEvent => ({ type: "Warning", reason, message });
+
+type Gate = { state: "open" } | { state: "closed"; message: string } | { state: "ask" };
+
+/**
+ * A webhook gate: open when no hook of that type is configured or all answered 2xx, "ask" when the
+ * shell has not called them yet. For `rollback` hooks "open" means a rollback was requested.
+ */
+function gate(ctx: Ctx, type: GateHook): Gate {
+  if (!ctx.spec.analysis.webhooks.some((h) => h.type === type))
+    return type === "rollback" ? { state: "closed", message: "" } : { state: "open" };
+  const answer = ctx.world.hooks?.[type];
+  if (answer === undefined) return { state: "ask" };
+  return answer.ok ? { state: "open" } : { state: "closed", message: answer.message };
+}
+
+/** Notify post-rollout hooks when a run ends, if there are any. */
+function postRollout(ctx: Ctx): EdgeAction[] {
+  return ctx.spec.analysis.webhooks.some((h) => h.type === "post-rollout") ? [{ kind: "post-rollout" }] : [];
+}
+
+function askHooks(ctx: Ctx, types: GateHook[], reason: string): Decision {
+  return decision({ status: ctx.status, reason, needsHooks: types });
+}
 
 export function decide(
   ref: CanaryRef,
@@ -167,7 +191,27 @@ function idle(ctx: Ctx): Decision {
   const target = world.target;
   if (target === undefined) throw new Error("unreachable: target checked by decide()");
   if (isNewRevision(status, target.revision)) {
+    const confirm = gate(ctx, "confirm-rollout");
+    if (confirm.state === "ask") return askHooks(ctx, ["confirm-rollout"], "asking confirm-rollout webhooks");
+    if (confirm.state === "closed") {
+      const reason = `Halt ${ctx.id} advancement waiting for approval: ${confirm.message}`;
+      const waiting = status.phase === "Waiting";
+      return decision({
+        status: waiting ? note(status, reason, ctx.now) : step(status, { phase: "Waiting" }, reason, ctx.now),
+        reason,
+        events: waiting ? [] : [normal("Waiting", reason)],
+        requeueAfterMs: spec.analysis.intervalMs,
+      });
+    }
     return startRun(ctx, `New revision detected! Scaling up ${spec.targetRef.name}.${ref.namespace}`, false);
+  }
+  if (status.phase === "Waiting") {
+    // The revision that waited for approval was reverted: nothing to roll out any more.
+    const reason = `revision reverted while waiting for approval: ${spec.names.primaryWorkload} serves all traffic`;
+    return decision({
+      status: step(status, { phase: status.lastPromotedSpec ? "Succeeded" : "Initialized" }, reason, ctx.now),
+      reason,
+    });
   }
   const reason =
     status.phase === "Failed"
@@ -187,12 +231,35 @@ function rollback(ctx: Ctx, why: string): Decision {
   return decision({
     status: step(status, { phase: "Failed", canaryWeight: 0 }, `Canary analysis failed: ${why}`, now),
     reason,
+    actions: postRollout(ctx),
     events: [warning("RolledBack", reason)],
   });
 }
 
 function promote(ctx: Ctx, why: string, extra: Partial<CanaryStatus> = {}): Decision {
   const { status, spec, now, ref } = ctx;
+  const confirm = gate(ctx, "confirm-promotion");
+  if (confirm.state === "ask")
+    return askHooks(ctx, ["confirm-promotion"], "asking confirm-promotion webhooks");
+  if (confirm.state === "closed") {
+    // Traffic stays where it is and the checks go on (a failure still rolls back) until approved.
+    const reason = `${why}; waiting for promotion approval: ${confirm.message}`;
+    const waiting = status.phase === "WaitingPromotion";
+    return decision({
+      // Stamped every time: the next check (and the next ask) is one interval later.
+      status: step(status, { phase: "WaitingPromotion" }, reason, now),
+      reason,
+      events: waiting
+        ? []
+        : [
+            normal(
+              "WaitingPromotion",
+              `Halt ${ctx.id} advancement waiting for promotion approval: ${confirm.message}`,
+            ),
+          ],
+      requeueAfterMs: spec.analysis.intervalMs,
+    });
+  }
   const reason = `${why}: copying ${spec.targetRef.name}.${ref.namespace} template spec to ${spec.names.primaryWorkload}.${ref.namespace}`;
   const actions: EdgeAction[] = [{ kind: "promote" }];
   return decision({
@@ -242,29 +309,52 @@ function analyse(ctx: Ctx): Decision {
     return decision({ status, reason, requeueAfterMs: dueAt - now.getTime() });
   }
   let checks = "";
-  if (!firstStep) {
-    if (world.analysis === undefined)
-      return decision({ status, reason: "running metric checks", needsAnalysis: true });
-    const verdict = judgeAnalysis(world.analysis);
-    if (!verdict.passed) {
-      const failed = (status.failedChecks ?? 0) + 1;
-      const why = `${verdict.summary} (failed checks ${failed}/${spec.analysis.threshold})`;
-      if (failed >= spec.analysis.threshold) {
-        const rolled = rollback(ctx, why);
-        rolled.status.failedChecks = failed;
-        return rolled;
-      }
-      const reason = `Halt ${id} advancement: ${why}`;
+  if (firstStep) {
+    const pre = gate(ctx, "pre-rollout");
+    if (pre.state === "ask") return askHooks(ctx, ["pre-rollout"], "running pre-rollout webhooks");
+    if (pre.state === "closed") return failedCheck(ctx, `pre-rollout webhook failed: ${pre.message}`);
+  } else {
+    const manual = gate(ctx, "rollback");
+    const rollout = gate(ctx, "rollout");
+    const ask: GateHook[] = [
+      ...(manual.state === "ask" ? ["rollback" as const] : []),
+      ...(rollout.state === "ask" ? ["rollout" as const] : []),
+    ];
+    if (ask.length > 0 || world.analysis === undefined) {
       return decision({
-        status: step(status, { phase: "Progressing", failedChecks: failed }, reason, now),
-        reason,
-        events: [warning("Halted", reason)],
-        requeueAfterMs: spec.analysis.intervalMs,
+        status,
+        reason: "running webhooks and metric checks",
+        needsHooks: ask,
+        needsAnalysis: world.analysis === undefined,
       });
     }
+    if (manual.state === "open") return rollback(ctx, "a rollback webhook asked for it");
+    if (rollout.state === "closed") return failedCheck(ctx, `rollout webhook failed: ${rollout.message}`);
+    const verdict = judgeAnalysis(world.analysis);
+    if (!verdict.passed) return failedCheck(ctx, verdict.summary);
     checks = `: ${verdict.summary}`;
   }
   return advance(ctx, weight, iterations, checks);
+}
+
+/** One more failed check; at the threshold, the rollback. The phase is kept (WaitingPromotion stays). */
+function failedCheck(ctx: Ctx, summary: string): Decision {
+  const { spec, status, now, id } = ctx;
+  const failed = (status.failedChecks ?? 0) + 1;
+  const why = `${summary} (failed checks ${failed}/${spec.analysis.threshold})`;
+  if (failed >= spec.analysis.threshold) {
+    const rolled = rollback(ctx, why);
+    rolled.status.failedChecks = failed;
+    return rolled;
+  }
+  const reason = `Halt ${id} advancement: ${why}`;
+  const phase = status.phase === "WaitingPromotion" ? "WaitingPromotion" : "Progressing";
+  return decision({
+    status: step(status, { phase, failedChecks: failed }, reason, now),
+    reason,
+    events: [warning("Halted", reason)],
+    requeueAfterMs: spec.analysis.intervalMs,
+  });
 }
 
 function advance(ctx: Ctx, weight: number, iterations: number, checks: string): Decision {
@@ -274,6 +364,17 @@ function advance(ctx: Ctx, weight: number, iterations: number, checks: string): 
     const next = a.canaryWeights.find((w) => w > weight);
     if (next === undefined)
       return promote(ctx, `Canary analysis of ${id} passed at weight ${weight}${checks}`);
+    const confirm = gate(ctx, "confirm-traffic-increase");
+    if (confirm.state === "ask")
+      return askHooks(ctx, ["confirm-traffic-increase"], "asking confirm-traffic-increase webhooks");
+    if (confirm.state === "closed") {
+      const reason = `Halt ${id} at weight ${weight}: waiting for approval to increase traffic to ${next}: ${confirm.message}`;
+      return decision({
+        status: step(status, { phase: "Progressing" }, reason, now),
+        reason,
+        requeueAfterMs: a.intervalMs,
+      });
+    }
     const reason = `Advance ${id} canary weight ${next}${checks}`;
     return decision({
       status: step(status, { phase: "Progressing", canaryWeight: next }, reason, now),
@@ -359,6 +460,7 @@ function finalise(ctx: Ctx): Decision {
       now,
     ),
     reason,
+    actions: postRollout(ctx),
     events: [normal("Succeeded", reason)],
   });
 }

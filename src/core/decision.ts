@@ -1,11 +1,14 @@
 import type { CanaryStatus } from "../api/canary.js";
+import type { GateHook } from "./world.js";
 
 /** One-off changes the shell performs before writing the next status (idempotent: safe to repeat). */
 export type EdgeAction =
   /** create `<target>-primary` as a copy of the target */
   | { kind: "create-primary" }
   /** copy the target's pod template (and tracked configs) to the primary */
-  | { kind: "promote" };
+  | { kind: "promote" }
+  /** notify the post-rollout hooks (their answers change nothing) */
+  | { kind: "post-rollout" };
 
 export interface CanaryEvent {
   type: "Normal" | "Warning";
@@ -25,4 +28,6 @@ export interface Decision {
   requeueAfterMs: number | undefined;
   /** the step is due and needs metric results: run the checks and decide again with them */
   needsAnalysis: boolean;
+  /** webhook types to call before deciding again (gates: approvals, load tests, manual rollback) */
+  needsHooks: GateHook[];
 }

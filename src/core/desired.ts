@@ -14,7 +14,8 @@ export interface DesiredRouting {
 /** "up": run the canary with the primary's replica count; "zero": scaled down; "leave": not ours to touch yet. */
 export type DesiredCanaryScale = "up" | "zero" | "leave";
 
-const RUNNING: readonly CanaryPhase[] = ["Progressing", "Waiting", "WaitingPromotion", "Promoting"];
+// Waiting (for confirm-rollout) is before the run: the canary is not scaled up and gets no traffic.
+const RUNNING: readonly CanaryPhase[] = ["Progressing", "WaitingPromotion", "Promoting"];
 
 /** Routing objects exist once the primary has been ready: before that, the apex still reaches the target. */
 export function routingEnabled(status: CanaryStatus): boolean {

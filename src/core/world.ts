@@ -34,6 +34,22 @@ export interface MetricResult {
   unit: "%" | "ms" | "";
 }
 
+/** Webhook types whose answer steers a run (post-rollout and event hooks are notifications only). */
+export type GateHook =
+  | "confirm-rollout"
+  | "pre-rollout"
+  | "rollout"
+  | "confirm-traffic-increase"
+  | "confirm-promotion"
+  | "rollback";
+
+/** All hooks of one type, called: ok when every one answered 2xx (<= 202, like Flagger). */
+export interface HookResult {
+  ok: boolean;
+  /** "load-test: HTTP 500" or "approved by gate" */
+  message: string;
+}
+
 export interface ObservedWorld {
   now: Date;
   /** the user's Deployment (the canary); undefined when it does not exist */
@@ -42,4 +58,6 @@ export interface ObservedWorld {
   primary: PrimaryView | undefined;
   /** metric results, present when the shell ran the checks because the core asked for them */
   analysis?: MetricResult[];
+  /** webhook answers, present for the types the core asked for */
+  hooks?: Partial<Record<GateHook, HookResult>>;
 }

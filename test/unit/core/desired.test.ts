@@ -23,7 +23,7 @@ describe("routingEnabled", () => {
 
 describe("desiredRouting", () => {
   it("splits traffic by status.canaryWeight while a run is on", () => {
-    for (const phase of ["Progressing", "Waiting", "WaitingPromotion", "Promoting"] as const) {
+    for (const phase of ["Progressing", "WaitingPromotion", "Promoting"] as const) {
       expect(desiredRouting(canary, { phase, canaryWeight: 30 })).toEqual({
         primaryWeight: 70,
         canaryWeight: 30,
@@ -37,6 +37,8 @@ describe("desiredRouting", () => {
       "",
       "Initializing",
       "Initialized",
+      // Waiting for confirm-rollout comes before the run: the canary is not even scaled up yet.
+      "Waiting",
       "Finalising",
       "Succeeded",
       "Failed",
@@ -100,7 +102,7 @@ describe("desiredCanaryScale", () => {
       "": "leave",
       Initializing: "leave",
       Initialized: "zero",
-      Waiting: "up",
+      Waiting: "zero",
       Progressing: "up",
       WaitingPromotion: "up",
       Promoting: "up",

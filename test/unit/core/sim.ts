@@ -12,6 +12,8 @@ import { canarySpecProblems } from "../../../src/api/validate.js";
 import { type CanaryRef, decide } from "../../../src/core/decide.js";
 import type { Decision } from "../../../src/core/decision.js";
 import type {
+  GateHook,
+  HookResult,
   MetricResult,
   ObservedWorld,
   PrimaryView,
@@ -145,6 +147,9 @@ export class Sim {
   createdPrimary: PrimaryView = primary();
   readonly log: TickRecord[] = [];
   analyses = 0;
+  /** webhook answers by type (unset types answer 200) and the types the core asked for, in order */
+  hooks: Partial<Record<GateHook, HookResult>> = {};
+  readonly hookCalls: GateHook[] = [];
 
   constructor(
     readonly spec: EffectiveSpec,
@@ -180,13 +185,24 @@ export class Sim {
     const status = deepFreeze(structuredClone(this.status));
     let d = decide(REF, this.spec, status, observed);
     let analysed: MetricResult[] | undefined;
-    if (d.needsAnalysis) {
-      if (d.status !== status) throw new Error("a decision that needs analysis must not change the status");
-      this.analyses += 1;
-      const m = this.metrics;
-      analysed = typeof m === "function" ? m(this.analyses) : results(this.spec, m);
-      d = decide(REF, this.spec, status, deepFreeze({ ...observed, analysis: analysed }));
-      if (d.needsAnalysis) throw new Error("asked for analysis again after getting it");
+    let world: ObservedWorld = observed;
+    for (let pass = 0; d.needsAnalysis || d.needsHooks.length > 0; pass++) {
+      if (pass > 3) throw new Error("the core keeps asking");
+      if (d.status !== status) throw new Error("a decision that asks for inputs must not change the status");
+      if (d.needsAnalysis) {
+        if (world.analysis !== undefined) throw new Error("asked for analysis again after getting it");
+        this.analyses += 1;
+        const m = this.metrics;
+        analysed = typeof m === "function" ? m(this.analyses) : results(this.spec, m);
+      }
+      const hooks = { ...world.hooks };
+      for (const type of d.needsHooks) {
+        if (world.hooks?.[type] !== undefined) throw new Error(`asked for ${type} again after getting it`);
+        this.hookCalls.push(type);
+        hooks[type] = this.hooks[type] ?? { ok: true, message: `${type}: HTTP 200` };
+      }
+      world = deepFreeze({ ...observed, analysis: analysed, hooks });
+      d = decide(REF, this.spec, status, world);
     }
     for (const action of d.actions) {
       if (action.kind === "create-primary" && this.primary === undefined)

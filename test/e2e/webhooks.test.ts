@@ -1,0 +1,101 @@
+// Flagger's webhooks on the real cluster: a load-test hook is called before every check, and a
+// confirm-promotion gate holds the canary at its last weight until a person approves.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { sleep } from "../env/processes.js";
+import { applyCatalog, image, webappTraffic } from "../support/catalog.js";
+import { Kubectl } from "../support/kube.js";
+import { serinForFile } from "../support/serin-process.js";
+
+const k = new Kubectl(inject("kubeconfig"));
+serinForFile(
+  { beforeAll, afterAll },
+  {
+    name: "serin-webhooks",
+    kubeconfigPath: inject("serinKubeconfig"),
+    metricsServer: inject("prometheusUrl"),
+    logDir: inject("envDir"),
+  },
+);
+
+let gate: Server;
+let gateUrl = "";
+let approved = false;
+const calls: Array<{ path: string; phase: string; name: string }> = [];
+beforeAll(async () => {
+  gate = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on("end", () => {
+      const payload = JSON.parse(body || "{}") as { phase?: string; name?: string };
+      calls.push({ path: req.url ?? "", phase: payload.phase ?? "", name: payload.name ?? "" });
+      if (req.url === "/approve")
+        res.writeHead(approved ? 200 : 403).end(approved ? "approved" : "waiting for the release manager");
+      else res.writeHead(200).end("load test ok");
+    });
+  });
+  await new Promise<void>((r) => gate.listen(0, "127.0.0.1", r));
+  gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}`;
+});
+afterAll(() => {
+  gate.closeAllConnections();
+  gate.close();
+});
+
+describe("webhooks", () => {
+  it("calls the load test before each check and waits at 50% for promotion approval", async () => {
+    const ns = k.createNamespace("hooks");
+    applyCatalog(k, ns, { interval: "10s" });
+    k.run([
+      "patch",
+      "canary",
+      "catalog-release",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        spec: {
+          analysis: {
+            webhooks: [
+              {
+                name: "load-test",
+                url: `${gateUrl}/load`,
+                timeout: "5s",
+                metadata: { cmd: "hey -z 1m -q 10 http://catalog" },
+              },
+              { name: "release-manager", type: "confirm-promotion", url: `${gateUrl}/approve` },
+            ],
+          },
+        },
+      }),
+    ]);
+    await k.waitForPhase(ns, "catalog-release", ["Initialized"], 60_000);
+    const traffic = webappTraffic(inject("meshProxyUrl"), ns);
+    k.run(["set", "image", "-n", ns, "deployment/catalog", "catalog=istioinaction/catalog:v2"]);
+    await k.waitForPhase(ns, "catalog-release", ["WaitingPromotion"], 180_000);
+    const waiting = k.canary(ns, "catalog-release").status;
+    expect(waiting?.canaryWeight).toBe(50);
+    expect(waiting?.conditions?.find((c) => c.type === "Promoted")?.message).toContain(
+      "waiting for the release manager",
+    );
+    // Held: another interval passes and nothing is promoted; the checks (and the load test) go on.
+    const loadCallsBefore = calls.filter((c) => c.path === "/load").length;
+    await sleep(12_000);
+    expect(k.canary(ns, "catalog-release").status?.phase).toBe("WaitingPromotion");
+    expect(image(k, ns, "catalog-primary")).toBe("istioinaction/catalog:v1");
+    expect(calls.filter((c) => c.path === "/load").length).toBeGreaterThan(loadCallsBefore);
+
+    approved = true;
+    expect(await k.waitForPhase(ns, "catalog-release", ["Succeeded", "Failed"], 60_000)).toBe("Succeeded");
+    await traffic.stop();
+    expect(image(k, ns, "catalog-primary")).toBe("istioinaction/catalog:v2");
+    const load = calls.filter((c) => c.path === "/load");
+    // One load-test call before each of the checks at 10, 20, 30, 40, 50 (and more while waiting).
+    expect(load.length).toBeGreaterThanOrEqual(5);
+    expect(load.every((c) => c.name === "catalog-release" && c.phase !== "")).toBe(true);
+  });
+});
