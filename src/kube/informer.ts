@@ -11,6 +11,8 @@ export interface InformerSpec {
   /** the watch path, e.g. "/apis/apps/v1/deployments" or "/apis/apps/v1/namespaces/x/deployments" */
   path: string;
   namespace?: string;
+  /** how often to re-open the watch even if it looks healthy (default 10 min; 0 = never) */
+  relistPeriodMs?: number;
 }
 
 export type Handler<T> = (obj: T, old?: T) => void;
@@ -25,6 +27,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   private stopped = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  private relistTimer: NodeJS.Timeout | undefined;
+  private relisting = false;
   synced = false;
   private lastListOk = false;
 
@@ -75,13 +79,44 @@ export class ResilientInformer<T extends KubernetesObject> {
       await new Promise((r) => setTimeout(r, delay));
     }
     this.synced = true;
+    this.scheduleRelist();
     this.log.debug({ informer: this.spec.name, objects: this.informer.list().length }, "informer synced");
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.relistTimer) clearTimeout(this.relistTimer);
     await this.informer.stop();
+  }
+
+  /**
+   * Watchdog: client-node 1.4's watch has no client-side timeout, so a connection that dies silently
+   * (no FIN, e.g. a dropped NAT entry) would freeze the cache until TCP keepalive gives up (minutes).
+   * Re-opening the watch on a jittered period from the last resourceVersion bounds how stale the cache
+   * can get (the server answers 410 if that version is gone, and the informer relists).
+   */
+  private scheduleRelist(): void {
+    if (this.stopped || this.spec.relistPeriodMs === 0) return;
+    const period = this.spec.relistPeriodMs ?? 600_000;
+    const delay = period * (0.9 + Math.random() * 0.2);
+    this.relistTimer = setTimeout(() => {
+      void (async () => {
+        if (this.stopped) return;
+        // Aborting the old watch makes client-node report an error; it is ours, not a failure.
+        this.relisting = true;
+        try {
+          await this.informer.stop();
+          await this.informer.start().catch(() => undefined);
+        } finally {
+          setTimeout(() => {
+            this.relisting = false;
+          }, 1_000).unref?.();
+        }
+        this.scheduleRelist();
+      })();
+    }, delay);
+    this.relistTimer.unref?.();
   }
 
   private emit(kind: "change" | "delete", obj: T): void {
@@ -96,7 +131,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private restart(err: unknown): void {
-    if (this.stopped) return;
+    if (this.stopped || this.relisting) return;
     this.failures += 1;
     const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
     this.log.warn(
