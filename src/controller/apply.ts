@@ -21,6 +21,7 @@ import { buildServices, discoverPorts, selectTargetLabel } from "../router/servi
 import { buildPrimaryConfig } from "../workload/config-refs.js";
 import { canonicalJson } from "../workload/pod-template-hash.js";
 import { buildPrimaryDeployment, promotePrimary } from "../workload/primary-deployment.js";
+import { buildPrimaryHpa } from "../workload/primary-hpa.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { Observation } from "./observe.js";
 import { readSecrets } from "./secret-reader.js";
@@ -84,6 +85,23 @@ export class Applier {
       { canary: canary.metadata.name, primary: spec.names.primaryWorkload },
       "promoted template to primary",
     );
+  }
+
+  /** `<hpa>-primary` for spec.autoscalerRef; a note when the referenced HPA is missing. */
+  async ensurePrimaryAutoscaler(canary: Canary, spec: EffectiveSpec): Promise<string | undefined> {
+    const ref = spec.source.autoscalerRef;
+    if (ref === undefined) return undefined;
+    if (ref.kind !== "HorizontalPodAutoscaler") {
+      return `autoscalerRef kind ${ref.kind} is not supported yet: only HorizontalPodAutoscaler is mirrored to the primary`;
+    }
+    const namespace = canary.metadata.namespace ?? "default";
+    const hpa = this.cache.autoscalers.get(ref.name, namespace);
+    if (hpa === undefined)
+      return `HorizontalPodAutoscaler ${ref.name} (spec.autoscalerRef) does not exist: create it or remove autoscalerRef`;
+    const desired = buildPrimaryHpa(hpa, canary, spec.names.primaryWorkload);
+    const existing = this.cache.autoscalers.get(desired.metadata?.name ?? "", namespace);
+    await this.ensureOwned(canary, desired as KubernetesObject, existing as KubernetesObject | undefined);
+    return undefined;
   }
 
   /** Services, DestinationRules and the VirtualService, with the weights of `routing`. */

@@ -1,4 +1,10 @@
-import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Service } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Service,
+  V2HorizontalPodAutoscaler,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import {
   API_VERSION,
@@ -32,6 +38,7 @@ export class ClusterCache {
   readonly virtualServices: ResilientInformer<KubernetesObject>;
   readonly destinationRules: ResilientInformer<KubernetesObject>;
   readonly metricTemplates: ResilientInformer<KubernetesObject>;
+  readonly autoscalers: ResilientInformer<V2HorizontalPodAutoscaler>;
 
   constructor(clients: KubeClients, log: Logger, namespace?: string) {
     const make = <T extends KubernetesObject>(
@@ -81,6 +88,14 @@ export class ClusterCache {
       VERSION,
       METRIC_TEMPLATE_PLURAL,
     );
+    this.autoscalers = make(
+      "horizontalpodautoscalers",
+      "autoscaling/v2",
+      "HorizontalPodAutoscaler",
+      "autoscaling",
+      "v2",
+      "horizontalpodautoscalers",
+    );
   }
 
   all(): ResilientInformer<KubernetesObject>[] {
@@ -92,6 +107,7 @@ export class ClusterCache {
       this.virtualServices,
       this.destinationRules,
       this.metricTemplates,
+      this.autoscalers,
     ] as ResilientInformer<KubernetesObject>[];
   }
 

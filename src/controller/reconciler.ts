@@ -187,6 +187,8 @@ export class Reconciler {
           else await this.notifyPostRollout(ref, chosen.status, obs, spec, log);
         }
         if (routingEnabled(chosen.status)) {
+          const autoscaler = await applier.ensurePrimaryAutoscaler(canary, spec);
+          if (autoscaler) notes.push(autoscaler);
           notes.push(
             ...(await applier.ensureRouting(canary, spec, obs, desiredRouting(spec, chosen.status))),
           );

@@ -166,6 +166,59 @@ describe("Canary lifecycle", () => {
     expect(copied).toBe("bonjour");
   });
 
+  it("autoscalerRef: the primary gets its own HorizontalPodAutoscaler", async () => {
+    const ns = k.createNamespace("hpa");
+    applyCatalog(k, ns, {
+      interval: "10s",
+      beforeCanary: () =>
+        k.run(["autoscale", "deployment", "catalog", "-n", ns, "--min=2", "--max=6", "--cpu-percent=80"]),
+    });
+    k.run([
+      "patch",
+      "canary",
+      "catalog-release",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        spec: {
+          autoscalerRef: { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", name: "catalog" },
+        },
+      }),
+    ]);
+    await k.waitForPhase(ns, "catalog-release", ["Initialized"], 60_000);
+    let target = "";
+    for (let i = 0; i < 40 && target === ""; i++) {
+      await sleep(250);
+      target = k.run([
+        "get",
+        "hpa",
+        "catalog-primary",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.spec.scaleTargetRef.name}",
+        "--ignore-not-found",
+      ]);
+    }
+    expect(target).toBe("catalog-primary");
+    expect(
+      k.run([
+        "get",
+        "hpa",
+        "catalog-primary",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.spec.minReplicas}/{.spec.maxReplicas}",
+      ]),
+    ).toBe("2/6");
+    expect(k.run(["get", "hpa", "catalog", "-n", ns, "-o", "jsonpath={.spec.scaleTargetRef.name}"])).toBe(
+      "catalog",
+    );
+  });
+
   it("revertOnDeletion: deleting the Canary gives the app back as it was", async () => {
     const ns = k.createNamespace("revert");
     applyCatalog(k, ns, { interval: "10s" });
@@ -198,7 +251,8 @@ describe("Canary lifecycle", () => {
     expect(k.run(["get", "virtualservices", "-n", ns, "-o", "name"]).trim()).toBe("");
     // The primary and the generated Services go with the Canary (garbage collection of owned objects).
     let left = "x";
-    for (let i = 0; i < 60 && left !== ""; i++) {
+    // The garbage collector learns new CRDs on its discovery resync (30 s), so allow it a few rounds.
+    for (let i = 0; i < 180 && left !== ""; i++) {
       await sleep(500);
       left = k
         .run(["get", "deployment,service", "-n", ns, "-o", "name", "--ignore-not-found"])
