@@ -502,7 +502,8 @@ async function main(): Promise<void> {
       const tb = at(b);
       if (ta !== undefined && tb !== undefined) into.push((tb - ta) / INTERVAL_MS);
     }
-    const w0 = at(0);
+    // The run's start stamps weight 0 and the Promoted condition alike; a fast 0 → 10 may hide weight 0 from the poll.
+    const w0 = at(0) ?? (t.detectedFromPoll ? undefined : t.detectedAt);
     const w10 = at(10);
     if (w0 !== undefined && w10 !== undefined) firstStep.push(w10 - w0);
   }

@@ -7,6 +7,8 @@ import type {
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import {
+  ALERT_PROVIDER_KIND,
+  ALERT_PROVIDER_PLURAL,
   API_VERSION,
   CANARY_KIND,
   CANARY_PLURAL,
@@ -39,6 +41,7 @@ export class ClusterCache {
   readonly destinationRules: ResilientInformer<KubernetesObject>;
   readonly metricTemplates: ResilientInformer<KubernetesObject>;
   readonly autoscalers: ResilientInformer<V2HorizontalPodAutoscaler>;
+  readonly alertProviders: ResilientInformer<KubernetesObject>;
 
   constructor(clients: KubeClients, log: Logger, namespace?: string) {
     const make = <T extends KubernetesObject>(
@@ -88,6 +91,14 @@ export class ClusterCache {
       VERSION,
       METRIC_TEMPLATE_PLURAL,
     );
+    this.alertProviders = make(
+      "alertproviders",
+      API_VERSION,
+      ALERT_PROVIDER_KIND,
+      GROUP,
+      VERSION,
+      ALERT_PROVIDER_PLURAL,
+    );
     this.autoscalers = make(
       "horizontalpodautoscalers",
       "autoscaling/v2",
@@ -108,6 +119,7 @@ export class ClusterCache {
       this.destinationRules,
       this.metricTemplates,
       this.autoscalers,
+      this.alertProviders,
     ] as ResilientInformer<KubernetesObject>[];
   }
 

@@ -16,6 +16,8 @@ import type { KubeClients } from "../kube/client.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
+import { alertSeverity } from "../notifier/alert-policy.js";
+import { sendAlerts } from "../notifier/alerts.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { callHooks, type HookPayload } from "../webhooks/client.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
@@ -322,6 +324,27 @@ export class Reconciler {
     };
     const { events } = this.deps;
     for (const e of decision?.events ?? []) await events.record(involved, e.type, e.reason, e.message);
+    if (decision && spec.analysis.alerts.length > 0) {
+      for (const e of decision.events) {
+        const severity = alertSeverity(e);
+        if (severity === undefined) continue;
+        void sendAlerts(
+          {
+            clients: this.deps.clients,
+            findProvider: (ns, n) => this.deps.cache.alertProviders.get(n, ns),
+            log: this.deps.log,
+          },
+          involved.namespace,
+          spec.analysis.alerts,
+          {
+            subject: `${involved.name}.${involved.namespace}`,
+            message: e.message,
+            severity,
+            fields: { Target: `Deployment/${spec.targetRef.name}`, Phase: decision.status.phase ?? "" },
+          },
+        );
+      }
+    }
     if (decision && decision.events.length > 0 && spec.analysis.webhooks.some((h) => h.type === "event")) {
       // Event hooks get every event, like Flagger's; they are notifications, so nobody waits for them.
       const phase = decision.status.phase ?? "";

@@ -23,6 +23,11 @@ let gate: Server;
 let gateUrl = "";
 let approved = false;
 const calls: Array<{ path: string; phase: string; name: string }> = [];
+interface SlackBody {
+  channel?: string;
+  attachments?: Array<{ author_name: string; text: string }>;
+}
+const alerts: Array<{ channel: string; body: SlackBody }> = [];
 beforeAll(async () => {
   gate = createServer((req, res) => {
     let body = "";
@@ -32,6 +37,8 @@ beforeAll(async () => {
     req.on("end", () => {
       const payload = JSON.parse(body || "{}") as { phase?: string; name?: string };
       calls.push({ path: req.url ?? "", phase: payload.phase ?? "", name: payload.name ?? "" });
+      if (req.url?.startsWith("/chat/"))
+        alerts.push({ channel: req.url, body: JSON.parse(body || "{}") as SlackBody });
       if (req.url === "/approve")
         res.writeHead(approved ? 200 : 403).end(approved ? "approved" : "waiting for the release manager");
       else res.writeHead(200).end("load test ok");
@@ -49,6 +56,21 @@ describe("webhooks", () => {
   it("calls the load test before each check and waits at 50% for promotion approval", async () => {
     const ns = k.createNamespace("hooks");
     applyCatalog(k, ns, { interval: "10s" });
+    for (const [name, path] of [
+      ["chat-all", "/chat/all"],
+      ["chat-errors", "/chat/errors"],
+    ]) {
+      const provider = { type: "slack", channel: "#releases", address: `${gateUrl}${path}` };
+      k.run(
+        ["apply", "-n", ns, "-f", "-"],
+        JSON.stringify({
+          apiVersion: "serin.dev/v1beta1",
+          kind: "AlertProvider",
+          metadata: { name },
+          spec: provider,
+        }),
+      );
+    }
     k.run([
       "patch",
       "canary",
@@ -60,6 +82,10 @@ describe("webhooks", () => {
       JSON.stringify({
         spec: {
           analysis: {
+            alerts: [
+              { name: "releases", severity: "info", providerRef: { name: "chat-all" } },
+              { name: "on-call", severity: "error", providerRef: { name: "chat-errors" } },
+            ],
             webhooks: [
               {
                 name: "load-test",
@@ -97,5 +123,17 @@ describe("webhooks", () => {
     // One load-test call before each of the checks at 10, 20, 30, 40, 50 (and more while waiting).
     expect(load.length).toBeGreaterThanOrEqual(5);
     expect(load.every((c) => c.name === "catalog-release" && c.phase !== "")).toBe(true);
+
+    // Alerts in Slack's format: the run's start, the wait for approval and the success; nothing for on-call.
+    await sleep(1_000);
+    const texts = alerts
+      .filter((a) => a.channel === "/chat/all")
+      .map((a) => a.body.attachments?.[0]?.text ?? "");
+    expect(texts.some((t) => t.includes("New revision detected"))).toBe(true);
+    expect(texts.some((t) => t.includes("waiting for promotion approval"))).toBe(true);
+    expect(texts.some((t) => t.includes("Promotion completed"))).toBe(true);
+    expect(texts.some((t) => t.includes("canary weight 20"))).toBe(false);
+    expect(alerts.find((a) => a.channel === "/chat/all")?.body.channel).toBe("#releases");
+    expect(alerts.filter((a) => a.channel === "/chat/errors")).toEqual([]);
   });
 });
