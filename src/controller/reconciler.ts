@@ -13,7 +13,7 @@ import { desiredCanaryScale, desiredRouting, routingEnabled } from "../core/desi
 import { note, READY, step, withCondition } from "../core/status.js";
 import type { MetricResult } from "../core/world.js";
 import type { KubeClients } from "../kube/client.js";
-import type { EventRecorder } from "../kube/events.js";
+import { type EventRecorder, involvedObject } from "../kube/events.js";
 import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
 import { alertSeverity } from "../notifier/alert-policy.js";
@@ -105,13 +105,7 @@ export class Reconciler {
     const progress = await revertStep(this.deps.clients, this.deps.cache, canary, spec, log);
     const now = this.deps.now?.() ?? new Date();
     const status = canary.status ?? {};
-    const involved = {
-      apiVersion: API_VERSION,
-      kind: CANARY_KIND,
-      name: canary.metadata.name ?? "",
-      namespace: canary.metadata.namespace ?? "default",
-      uid: canary.metadata.uid,
-    };
+    const involved = involvedObject(API_VERSION, CANARY_KIND, canary.metadata);
     if (!progress.done) {
       const next =
         status.phase === "Terminating"
@@ -315,13 +309,7 @@ export class Reconciler {
     blocked: string | undefined,
     notes: string[],
   ): Promise<void> {
-    const involved = {
-      apiVersion: API_VERSION,
-      kind: CANARY_KIND,
-      name: canary.metadata.name ?? "",
-      namespace: canary.metadata.namespace ?? "default",
-      uid: canary.metadata.uid,
-    };
+    const involved = involvedObject(API_VERSION, CANARY_KIND, canary.metadata);
     const { events } = this.deps;
     for (const e of decision?.events ?? []) await events.record(involved, e.type, e.reason, e.message);
     if (decision && spec.analysis.alerts.length > 0) {
@@ -381,13 +369,7 @@ export class Reconciler {
       ),
     };
     await writeStatus(this.deps.clients, raw, next);
-    const involved = {
-      apiVersion: API_VERSION,
-      kind: CANARY_KIND,
-      name: raw.metadata?.name ?? "",
-      namespace: raw.metadata?.namespace ?? "default",
-      uid: raw.metadata?.uid,
-    };
+    const involved = involvedObject(API_VERSION, CANARY_KIND, raw.metadata);
     await this.deps.events.record(involved, "Warning", "InvalidSpec", message);
     log.warn({ problems: message }, "invalid Canary spec; left alone until it is fixed");
   }

@@ -11,6 +11,21 @@ export interface InvolvedObject {
   uid?: string;
 }
 
+/** The Event's subject for an object with metadata (a Canary read from the cache). */
+export function involvedObject(
+  apiVersion: string,
+  kind: string,
+  metadata: { name?: string; namespace?: string; uid?: string } | undefined,
+): InvolvedObject {
+  return {
+    apiVersion,
+    kind,
+    name: metadata?.name ?? "",
+    namespace: metadata?.namespace ?? "default",
+    uid: metadata?.uid,
+  };
+}
+
 /**
  * Writes core/v1 Events so that `kubectl describe canary` and `kubectl get events` tell the story.
  * Identical events within ten minutes are folded into one with a count, as client-go's recorder does,

@@ -1,4 +1,5 @@
-import axios, { type AxiosInstance, isAxiosError } from "axios";
+import axios, { type AxiosInstance } from "axios";
+import { networkErrorDetail } from "../net/error-detail.js";
 
 /** A query answer reduced to what a threshold check needs: one number, or why there is none. */
 export type QueryAnswer = { ok: true; value: number } | { ok: false; error: string };
@@ -82,12 +83,10 @@ export class PrometheusClient {
       }
       return readAnswer(res.data);
     } catch (err) {
-      const detail = isAxiosError(err)
-        ? (err.code ?? err.message)
-        : err instanceof Error
-          ? err.message
-          : String(err);
-      return { ok: false, error: `Prometheus ${this.options.address} unreachable: ${detail}` };
+      return {
+        ok: false,
+        error: `Prometheus ${this.options.address} unreachable: ${networkErrorDetail(err)}`,
+      };
     }
   }
 }

@@ -2,9 +2,10 @@
 // POST JSON {name, namespace, phase, checksum, metadata}; 200-202 is yes, anything else (or no
 // answer within the hook's timeout, after its retries) is no.
 import { Agent } from "node:https";
-import axios, { isAxiosError } from "axios";
+import axios from "axios";
 import type { EffectiveWebhook } from "../api/defaults.js";
 import type { HookResult } from "../core/world.js";
+import { networkErrorDetail } from "../net/error-detail.js";
 
 export interface HookPayload {
   name: string;
@@ -33,12 +34,7 @@ export async function callHook(hook: EffectiveWebhook, payload: HookPayload): Pr
       const text = typeof res.data === "string" ? res.data.slice(0, 200).trim() : "";
       message = `${hook.name}: HTTP ${res.status}${text ? ` ${text}` : ""}`;
     } catch (err) {
-      const detail = isAxiosError(err)
-        ? (err.code ?? err.message)
-        : err instanceof Error
-          ? err.message
-          : String(err);
-      message = `${hook.name}: ${detail}`;
+      message = `${hook.name}: ${networkErrorDetail(err)}`;
     }
   }
   return { ok: false, message };

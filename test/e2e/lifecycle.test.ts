@@ -22,16 +22,7 @@ describe("Canary lifecycle", () => {
     applyCatalog(k, ns, { interval: "10s" });
     await k.waitForPhase(ns, "catalog-release", ["Initialized"], 60_000);
     // Valid for the CRD (each value alone is fine) but stepWeight > maxWeight: only Serin can say so.
-    k.run([
-      "patch",
-      "canary",
-      "catalog-release",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: { analysis: { stepWeight: 60 } } }),
-    ]);
+    k.patchCanarySpec(ns, "catalog-release", { analysis: { stepWeight: 60 } });
     let ready: { status: string; reason: string; message?: string } | undefined;
     for (let i = 0; i < 40 && ready?.reason !== "InvalidSpec"; i++) {
       await sleep(250);
@@ -173,20 +164,9 @@ describe("Canary lifecycle", () => {
       beforeCanary: () =>
         k.run(["autoscale", "deployment", "catalog", "-n", ns, "--min=2", "--max=6", "--cpu-percent=80"]),
     });
-    k.run([
-      "patch",
-      "canary",
-      "catalog-release",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({
-        spec: {
-          autoscalerRef: { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", name: "catalog" },
-        },
-      }),
-    ]);
+    k.patchCanarySpec(ns, "catalog-release", {
+      autoscalerRef: { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", name: "catalog" },
+    });
     await k.waitForPhase(ns, "catalog-release", ["Initialized"], 60_000);
     let target = "";
     for (let i = 0; i < 40 && target === ""; i++) {
@@ -222,16 +202,7 @@ describe("Canary lifecycle", () => {
   it("revertOnDeletion: deleting the Canary gives the app back as it was", async () => {
     const ns = k.createNamespace("revert");
     applyCatalog(k, ns, { interval: "10s" });
-    k.run([
-      "patch",
-      "canary",
-      "catalog-release",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: { revertOnDeletion: true } }),
-    ]);
+    k.patchCanarySpec(ns, "catalog-release", { revertOnDeletion: true });
     await k.waitForPhase(ns, "catalog-release", ["Initialized"], 60_000);
     for (
       let i = 0;

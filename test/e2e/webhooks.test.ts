@@ -71,34 +71,23 @@ describe("webhooks", () => {
         }),
       );
     }
-    k.run([
-      "patch",
-      "canary",
-      "catalog-release",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({
-        spec: {
-          analysis: {
-            alerts: [
-              { name: "releases", severity: "info", providerRef: { name: "chat-all" } },
-              { name: "on-call", severity: "error", providerRef: { name: "chat-errors" } },
-            ],
-            webhooks: [
-              {
-                name: "load-test",
-                url: `${gateUrl}/load`,
-                timeout: "5s",
-                metadata: { cmd: "hey -z 1m -q 10 http://catalog" },
-              },
-              { name: "release-manager", type: "confirm-promotion", url: `${gateUrl}/approve` },
-            ],
+    k.patchCanarySpec(ns, "catalog-release", {
+      analysis: {
+        alerts: [
+          { name: "releases", severity: "info", providerRef: { name: "chat-all" } },
+          { name: "on-call", severity: "error", providerRef: { name: "chat-errors" } },
+        ],
+        webhooks: [
+          {
+            name: "load-test",
+            url: `${gateUrl}/load`,
+            timeout: "5s",
+            metadata: { cmd: "hey -z 1m -q 10 http://catalog" },
           },
-        },
-      }),
-    ]);
+          { name: "release-manager", type: "confirm-promotion", url: `${gateUrl}/approve` },
+        ],
+      },
+    });
     await k.waitForPhase(ns, "catalog-release", ["Initialized"], 60_000);
     const traffic = webappTraffic(inject("meshProxyUrl"), ns);
     k.run(["set", "image", "-n", ns, "deployment/catalog", "catalog=istioinaction/catalog:v2"]);

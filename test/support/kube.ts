@@ -32,6 +32,11 @@ export class Kubectl {
     return ns;
   }
 
+  /** `kubectl patch canary NAME --type=merge -p '{"spec": ...}'`: changes a Canary's spec as a user would. */
+  patchCanarySpec(namespace: string, name: string, spec: Record<string, unknown>): void {
+    this.run(["patch", "canary", name, "-n", namespace, "--type=merge", "-p", JSON.stringify({ spec })]);
+  }
+
   /** Streams `kubectl get canary NAME -w` and keeps every row it prints, like a user watching. */
   watchCanary(namespace: string, name: string): CanaryWatch {
     return new CanaryWatch(

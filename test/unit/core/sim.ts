@@ -20,6 +20,7 @@ import type {
   Readiness,
   TargetView,
 } from "../../../src/core/world.js";
+import { catalogExample } from "../../fixtures/catalog-example.js";
 
 /** Canary catalog in namespace test, so reasons read "catalog.test" like Flagger's events. */
 export const REF: CanaryRef = { name: "catalog", namespace: "test" };
@@ -28,18 +29,8 @@ export const ID = "catalog.test";
 export const T0 = Date.parse("2025-01-01T10:00:00.000Z");
 export const SEC = 1_000;
 
-/** The reference scenario's analysis (/work/shared/README.md). */
-export const CATALOG_ANALYSIS: CanaryAnalysis = {
-  interval: "45s",
-  threshold: 5,
-  maxWeight: 50,
-  stepWeight: 10,
-  match: [{ sourceLabels: { app: "webapp" } }],
-  metrics: [
-    { name: "request-success-rate", thresholdRange: { min: 99 }, interval: "1m" },
-    { name: "request-duration", thresholdRange: { max: 500 }, interval: "30s" },
-  ],
-};
+/** The reference scenario's analysis, as shipped in examples/catalog/canary.yaml. */
+export const CATALOG_ANALYSIS: CanaryAnalysis = CanarySpecSchema.parse(catalogExample().spec).analysis ?? {};
 
 export interface SpecPatch {
   /** merged over CATALOG_ANALYSIS; an explicit undefined removes a field */

@@ -1,6 +1,7 @@
 // Canary fixtures shaped like the reference scenario (examples/catalog): parsed with the real
 // schema so a drift between the API and these builders fails here first.
 import { type Canary, CanarySchema } from "../../../src/api/canary.js";
+import { catalogExample } from "../../fixtures/catalog-example.js";
 
 type CanaryPatch = {
   service?: Partial<Canary["spec"]["service"]>;
@@ -11,32 +12,15 @@ type CanaryPatch = {
 
 /** The catalog Canary of the reference scenario: A/B-style sourceLabels match with weight steps. */
 export function catalogCanary(patch: CanaryPatch = {}): Canary {
+  const example = catalogExample();
   return CanarySchema.parse({
     apiVersion: "serin.dev/v1beta1",
     kind: "Canary",
     metadata: { name: "catalog-release", namespace: "istioinaction", uid: "uid-catalog-1" },
     spec: {
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "catalog" },
-      progressDeadlineSeconds: 60,
-      service: {
-        name: "catalog",
-        port: 80,
-        targetPort: 3000,
-        gateways: ["mesh"],
-        hosts: ["catalog"],
-        ...patch.service,
-      },
-      analysis: patch.analysis ?? {
-        interval: "45s",
-        threshold: 5,
-        maxWeight: 50,
-        stepWeight: 10,
-        match: [{ sourceLabels: { app: "webapp" } }],
-        metrics: [
-          { name: "request-success-rate", thresholdRange: { min: 99 }, interval: "1m" },
-          { name: "request-duration", thresholdRange: { max: 500 }, interval: "30s" },
-        ],
-      },
+      ...example.spec,
+      service: { ...example.spec.service, ...patch.service },
+      analysis: patch.analysis ?? example.spec.analysis,
       ...patch.spec,
     },
     ...(patch.status === undefined ? {} : { status: patch.status }),
