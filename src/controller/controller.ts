@@ -35,6 +35,8 @@ export class CanaryController {
     private readonly options: ControllerOptions,
   ) {
     this.queue = new WorkQueue({ metrics: metrics.queueMetrics(CONTROLLER) });
+    // Export the series from the start: a dashboard should read 0, not "no data".
+    metrics.queueDepth.set({ name: CONTROLLER }, 0);
     this.wireEvents();
   }
 

@@ -31,6 +31,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private relisting = false;
   synced = false;
   private lastListOk = false;
+  private lastListError = "";
 
   constructor(
     clients: KubeClients,
@@ -41,16 +42,22 @@ export class ResilientInformer<T extends KubernetesObject> {
     // which would leave an empty cache looking synced: remember whether the last list really worked.
     const list = async () => {
       this.lastListOk = false;
-      const result = (await clients.objects.list<T>(
-        spec.apiVersion,
-        spec.kind,
-        spec.namespace,
-      )) as KubernetesListObject<T>;
-      this.lastListOk = true;
-      this.failures = 0;
-      return result;
+      try {
+        const result = (await clients.objects.list<T>(
+          spec.apiVersion,
+          spec.kind,
+          spec.namespace,
+        )) as KubernetesListObject<T>;
+        this.lastListOk = true;
+        this.failures = 0;
+        return result;
+      } catch (err) {
+        this.lastListError = describeError(err);
+        throw err;
+      }
     };
     this.informer = makeInformer<T>(clients.config, spec.path, list);
+    // Any event proves the watch works: the next failure starts its backoff from the bottom again.
     this.informer.on("add", (obj) => this.emit("change", obj));
     this.informer.on("update", (obj) => this.emit("change", obj));
     this.informer.on("delete", (obj) => this.emit("delete", obj));
@@ -75,7 +82,10 @@ export class ResilientInformer<T extends KubernetesObject> {
       await this.informer.start().catch(() => undefined);
       if (this.lastListOk) break;
       const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
-      this.log.warn({ informer: this.spec.name, retryInMs: delay }, "initial list failed; retrying");
+      this.log.warn(
+        { informer: this.spec.name, err: this.lastListError, retryInMs: delay },
+        "initial list failed; retrying",
+      );
       await new Promise((r) => setTimeout(r, delay));
     }
     this.synced = true;
@@ -120,6 +130,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private emit(kind: "change" | "delete", obj: T): void {
+    this.failures = 0;
     for (const h of this.handlers) {
       try {
         if (kind === "change") h.onChange(obj);
@@ -130,8 +141,14 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
   }
 
+  /**
+   * Recovery after the informer reported an error and stopped. Not while start() is still retrying
+   * its first list (it owns that), not for aborts (only we abort, when re-opening on purpose), and
+   * one pending restart at a time: calling start() on a running informer would abort its live watch.
+   */
   private restart(err: unknown): void {
-    if (this.stopped || this.relisting) return;
+    if (this.stopped || this.relisting || !this.synced || this.restartTimer !== undefined) return;
+    if (err instanceof Error && (err.name === "AbortError" || /aborted/i.test(err.message))) return;
     this.failures += 1;
     const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
     this.log.warn(
@@ -139,6 +156,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       "watch failed; restarting",
     );
     this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
       if (this.stopped) return;
       this.informer.start().then(
         () => {
