@@ -15,6 +15,7 @@ import type { DesiredCanaryScale, DesiredRouting } from "../core/desired.js";
 import { describeError, isNotFound, type KubeClients } from "../kube/client.js";
 import { adoptionPatch, replaceMapPatch } from "../router/apex-adoption.js";
 import { buildDestinationRules } from "../router/istio-destination-rules.js";
+import type { SessionCookies } from "../router/istio-session-affinity.js";
 import { buildVirtualService } from "../router/istio-virtual-service.js";
 import { ownershipOf } from "../router/ownership.js";
 import { buildServices, discoverPorts, selectTargetLabel } from "../router/services.js";
@@ -110,6 +111,7 @@ export class Applier {
     spec: EffectiveSpec,
     obs: Observation,
     routing: DesiredRouting,
+    cookies: SessionCookies = {},
   ): Promise<string[]> {
     const notes: string[] = [];
     if (obs.target === undefined) return notes;
@@ -135,6 +137,7 @@ export class Applier {
       primaryWeight: routing.primaryWeight,
       canaryWeight: routing.canaryWeight,
       mirror: routing.mirror,
+      cookies,
     });
     await this.ensureOwned(
       canary,

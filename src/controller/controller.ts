@@ -140,8 +140,17 @@ export class CanaryController {
     };
     c.configMaps.onChange(onConfig("configmap"));
     // Generated objects: drift (a hand-edited VirtualService) is put back by the owner's reconcile.
+    // Also by name: an object in the way (e.g. left over from Flagger) has no owner, and when its user
+    // deletes it the Canary it blocked should retry at once, not at the next blocked requeue.
     for (const informer of [c.services, c.virtualServices, c.destinationRules]) {
-      informer.onChange((obj: KubernetesObject) => this.enqueueAll(this.ownerCanary(obj)));
+      informer.onChange((obj: KubernetesObject) => {
+        const name = obj.metadata?.name ?? "";
+        const byName = this.canariesWhere(obj.metadata?.namespace, (s) => {
+          const apex = s.service?.name ?? s.targetRef.name;
+          return name === apex || name === `${apex}-primary` || name === `${apex}-canary`;
+        });
+        this.enqueueAll([...this.ownerCanary(obj), ...byName]);
+      });
     }
   }
 }

@@ -19,6 +19,7 @@ import { runMetricChecks } from "../metrics/run-checks.js";
 import { alertSeverity } from "../notifier/alert-policy.js";
 import { sendAlerts } from "../notifier/alerts.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
+import { nextSessionCookies, type SessionCookies, statusCookies } from "../router/istio-session-affinity.js";
 import { callHooks, type HookPayload } from "../webhooks/client.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
 import { type Applier, BlockedError } from "./apply.js";
@@ -44,6 +45,17 @@ export interface ReconcilerDeps {
   metrics: ControllerMetrics;
   log: Logger;
   now?: () => Date;
+}
+
+function withCookies(status: CanaryStatus, cookies: SessionCookies): CanaryStatus {
+  const next: CanaryStatus = { ...status };
+  delete next.sessionAffinityCookie;
+  delete next.primarySessionAffinityCookie;
+  delete next.previousSessionAffinityCookie;
+  if (cookies.canary) next.sessionAffinityCookie = cookies.canary;
+  if (cookies.primary) next.primarySessionAffinityCookie = cookies.primary;
+  if (cookies.previous) next.previousSessionAffinityCookie = cookies.previous;
+  return next;
 }
 
 /** How soon to look again when the cache has not yet caught up with our own status write. */
@@ -152,7 +164,15 @@ export class Reconciler {
     const notes: string[] = [...obs.warnings];
     let blocked = await this.blockedReason(async () => {
       if (routingEnabled(status))
-        notes.push(...(await applier.ensureRouting(canary, spec, obs, desiredRouting(spec, status))));
+        notes.push(
+          ...(await applier.ensureRouting(
+            canary,
+            spec,
+            obs,
+            desiredRouting(spec, status),
+            statusCookies(canary),
+          )),
+        );
     });
     let decision: Decision | undefined;
     if (blocked === undefined) {
@@ -175,6 +195,15 @@ export class Reconciler {
       }
       // 2. One-off actions, then routes and scale for the next status. Status is written last, fenced by
       //    resourceVersion: a crash in between repeats idempotent work, never skips it.
+      // Session affinity: the run's cookies are minted when the canary first gets traffic and kept in
+      // status, so a restarted controller keeps pinning the same users.
+      const routing = desiredRouting(spec, decision.status);
+      const cookies = nextSessionCookies(
+        { spec: canary.spec, status: decision.status },
+        routing.canaryWeight,
+      );
+      if (spec.analysis.sessionAffinity)
+        decision = { ...decision, status: withCookies(decision.status, cookies) };
       const chosen = decision;
       blocked = await this.blockedReason(async () => {
         for (const action of chosen.actions) {
@@ -185,9 +214,7 @@ export class Reconciler {
         if (routingEnabled(chosen.status)) {
           const autoscaler = await applier.ensurePrimaryAutoscaler(canary, spec);
           if (autoscaler) notes.push(autoscaler);
-          notes.push(
-            ...(await applier.ensureRouting(canary, spec, obs, desiredRouting(spec, chosen.status))),
-          );
+          notes.push(...(await applier.ensureRouting(canary, spec, obs, routing, cookies)));
         }
         await applier.scaleCanary(spec, obs, desiredCanaryScale(chosen.status));
       });

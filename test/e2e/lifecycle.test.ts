@@ -157,6 +157,41 @@ describe("Canary lifecycle", () => {
     expect(copied).toBe("bonjour");
   });
 
+  it("never overwrites a VirtualService it does not own: Blocked with the reason, unblocked once it is gone", async () => {
+    const ns = k.createNamespace("blocked");
+    const theirs = {
+      apiVersion: "networking.istio.io/v1beta1",
+      kind: "VirtualService",
+      metadata: { name: "catalog", namespace: ns },
+      spec: { hosts: ["catalog"], http: [{ route: [{ destination: { host: "catalog" } }] }] },
+    };
+    k.run(["apply", "-f", "-"], JSON.stringify(theirs));
+    applyCatalog(k, ns, { interval: "10s" });
+    let ready: { status: string; reason: string; message?: string } | undefined;
+    for (let i = 0; i < 80 && ready?.reason !== "Blocked"; i++) {
+      await sleep(250);
+      ready = k.canary(ns, "catalog-release").status?.conditions?.find((c) => c.type === "Ready");
+    }
+    expect(ready?.status).toBe("False");
+    expect(ready?.message).toContain(
+      "VirtualService catalog exists and is not managed by Canary catalog-release",
+    );
+    expect(k.canary(ns, "catalog-release").status?.phase).not.toBe("Initialized");
+    // Their VirtualService is untouched.
+    expect(k.json<{ spec: unknown }>(["get", "virtualservice", "catalog", "-n", ns]).spec).toEqual(
+      theirs.spec,
+    );
+
+    const deletedAt = Date.now();
+    k.run(["delete", "virtualservice", "catalog", "-n", ns]);
+    await k.waitForPhase(ns, "catalog-release", ["Initialized"], 30_000);
+    // The delete event itself brings the Canary back, well before the 60 s blocked requeue.
+    expect(Date.now() - deletedAt).toBeLessThan(10_000);
+    expect(k.canary(ns, "catalog-release").status?.conditions?.find((c) => c.type === "Ready")?.status).toBe(
+      "True",
+    );
+  });
+
   it("autoscalerRef: the primary gets its own HorizontalPodAutoscaler", async () => {
     const ns = k.createNamespace("hpa");
     applyCatalog(k, ns, {
