@@ -5,6 +5,7 @@ import { Applier } from "./controller/apply.js";
 import { ClusterCache } from "./controller/cluster-cache.js";
 import { CanaryController } from "./controller/controller.js";
 import { Reconciler } from "./controller/reconciler.js";
+import { Reporter } from "./controller/reporter.js";
 import { connect } from "./kube/client.js";
 import { EventRecorder } from "./kube/events.js";
 import { LeaderElector } from "./kube/leader-election.js";
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const reconciler = new Reconciler({
     clients,
     cache,
+    reporter: new Reporter(clients, cache, events, log),
     applier: new Applier(clients, cache, log),
     events,
     prometheus: new PrometheusClient({ address: config.metricsServer }),

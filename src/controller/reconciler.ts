@@ -16,16 +16,15 @@ import type { KubeClients } from "../kube/client.js";
 import { type EventRecorder, involvedObject } from "../kube/events.js";
 import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
-import { alertSeverity } from "../notifier/alert-policy.js";
-import { sendAlerts } from "../notifier/alerts.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { nextSessionCookies, type SessionCookies, statusCookies } from "../router/istio-session-affinity.js";
-import { callHooks, type HookPayload } from "../webhooks/client.js";
+import { callHooks, hookPayload } from "../webhooks/client.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
 import { type Applier, BlockedError } from "./apply.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import { hasFinalizer, revertStep, setFinalizers } from "./finalizer.js";
 import { type Observation, observe, targetSecretNames } from "./observe.js";
+import type { Reporter } from "./reporter.js";
 import { readSecrets } from "./secret-reader.js";
 import { writeStatus } from "./status-writer.js";
 
@@ -41,6 +40,7 @@ export interface ReconcilerDeps {
   cache: ClusterCache;
   applier: Applier;
   events: EventRecorder;
+  reporter: Reporter;
   prometheus: PrometheusClient;
   metrics: ControllerMetrics;
   log: Logger;
@@ -181,7 +181,7 @@ export class Reconciler {
       decision = decide(ref, spec, status, world);
       for (let pass = 0; pass < 4 && (decision.needsAnalysis || decision.needsHooks.length > 0); pass++) {
         const asked = decision;
-        const payload = this.hookPayload(ref, status, obs);
+        const payload = hookPayload(ref, status, obs.world.target?.revision);
         const [analysis, answers] = await Promise.all([
           asked.needsAnalysis ? this.analyse(ref, spec) : Promise.resolve(world.analysis),
           Promise.all(
@@ -240,7 +240,7 @@ export class Reconciler {
 
     const written = await writeStatus(this.deps.clients, raw, next);
     if (written) this.writtenFrom.set(`${ref.namespace}/${ref.name}`, raw.metadata?.resourceVersion ?? "");
-    await this.report(
+    await this.deps.reporter.report(
       canary,
       spec,
       status,
@@ -266,19 +266,6 @@ export class Reconciler {
     return { requeueAfterMs: requeue };
   }
 
-  private hookPayload(
-    ref: { name: string; namespace: string },
-    status: CanaryStatus,
-    obs: Observation,
-  ): HookPayload {
-    return {
-      name: ref.name,
-      namespace: ref.namespace,
-      phase: status.phase ?? "",
-      checksum: obs.world.target?.revision ?? status.lastAppliedSpec ?? "",
-    };
-  }
-
   /** post-rollout hooks are told the outcome; their answer changes nothing, a failure is only logged. */
   private async notifyPostRollout(
     ref: { name: string; namespace: string },
@@ -287,7 +274,11 @@ export class Reconciler {
     spec: EffectiveSpec,
     log: Logger,
   ): Promise<void> {
-    const result = await callHooks(spec.analysis.webhooks, "post-rollout", this.hookPayload(ref, next, obs));
+    const result = await callHooks(
+      spec.analysis.webhooks,
+      "post-rollout",
+      hookPayload(ref, next, obs.world.target?.revision),
+    );
     if (!result.ok) log.warn({ hooks: result.message }, "post-rollout webhook failed");
   }
 
@@ -325,60 +316,6 @@ export class Reconciler {
       });
     }
     return analysis;
-  }
-
-  /** Events for what changed: the decision's own, a newly blocked state, and notes not yet told. */
-  private async report(
-    canary: Canary,
-    spec: EffectiveSpec,
-    before: CanaryStatus,
-    decision: Decision | undefined,
-    blocked: string | undefined,
-    notes: string[],
-  ): Promise<void> {
-    const involved = involvedObject(API_VERSION, CANARY_KIND, canary.metadata);
-    const { events } = this.deps;
-    for (const e of decision?.events ?? []) await events.record(involved, e.type, e.reason, e.message);
-    if (decision && spec.analysis.alerts.length > 0) {
-      for (const e of decision.events) {
-        const severity = alertSeverity(e);
-        if (severity === undefined) continue;
-        void sendAlerts(
-          {
-            clients: this.deps.clients,
-            findProvider: (ns, n) => this.deps.cache.alertProviders.get(n, ns),
-            log: this.deps.log,
-          },
-          involved.namespace,
-          spec.analysis.alerts,
-          {
-            subject: `${involved.name}.${involved.namespace}`,
-            message: e.message,
-            severity,
-            fields: { Target: `Deployment/${spec.targetRef.name}`, Phase: decision.status.phase ?? "" },
-          },
-        );
-      }
-    }
-    if (decision && decision.events.length > 0 && spec.analysis.webhooks.some((h) => h.type === "event")) {
-      // Event hooks get every event, like Flagger's; they are notifications, so nobody waits for them.
-      const phase = decision.status.phase ?? "";
-      for (const e of decision.events) {
-        void callHooks(spec.analysis.webhooks, "event", {
-          name: involved.name,
-          namespace: involved.namespace,
-          phase,
-          checksum: decision.status.lastAppliedSpec ?? "",
-          metadata: { eventMessage: e.message, eventType: e.type, timestamp: String(Date.now()) },
-        });
-      }
-    }
-    const readyBefore = before.conditions?.find((c) => c.type === READY);
-    if (blocked && readyBefore?.message !== blocked)
-      await events.record(involved, "Warning", "Blocked", blocked);
-    for (const n of notes) {
-      if (!readyBefore?.message?.includes(n)) await events.record(involved, "Normal", "Synced", n);
-    }
   }
 
   private async reportInvalid(raw: KubernetesObject, message: string, log: Logger): Promise<void> {

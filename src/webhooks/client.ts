@@ -15,6 +15,20 @@ export interface HookPayload {
   metadata?: Record<string, string>;
 }
 
+/** The payload for a Canary's hooks: its phase, and the revision under analysis as the checksum. */
+export function hookPayload(
+  ref: { name: string; namespace: string },
+  status: { phase?: string; lastAppliedSpec?: string },
+  revision: string | undefined,
+): HookPayload {
+  return {
+    name: ref.name,
+    namespace: ref.namespace,
+    phase: status.phase ?? "",
+    checksum: revision ?? status.lastAppliedSpec ?? "",
+  };
+}
+
 const insecureAgent = new Agent({ rejectUnauthorized: false });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
