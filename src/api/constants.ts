@@ -23,10 +23,6 @@ export const FINALIZER = "serin.dev/finalizer";
 export const ANNOTATIONS = {
   /** On a ConfigMap/Secret or the target: "disabled" opts out of config tracking (Flagger: flagger.app/config-tracking). */
   configTracking: "serin.dev/config-tracking",
-  /** On generated objects: the spec they were generated from, to skip no-op updates. */
-  appliedSpec: "serin.dev/applied-spec",
-  /** On the primary Deployment: the original target's kubectl.kubernetes.io/last-applied-configuration. */
-  originalConfiguration: "serin.dev/original-configuration",
 } as const;
 
 /** Flagger's equivalents, honoured too so migrated objects keep their opt-outs. */

@@ -171,7 +171,8 @@ export function withDefaults(spec: CanarySpec): EffectiveSpec {
   const maxWeight =
     lastStep !== undefined && !a.stepWeight ? Math.min(100, lastStep) : (a.maxWeight ?? DEFAULTS.maxWeight);
   const interval = durationOr(a.interval, DEFAULTS.analysisInterval);
-  const apex = spec.service.name ?? spec.targetRef.name;
+  // "" counts as unset, as in Flagger and in the router's serviceNames(): one rule for the apex name.
+  const apex = spec.service.name || spec.targetRef.name;
 
   const analysis: EffectiveAnalysis = {
     strategy,

@@ -5,14 +5,13 @@ import {
   type KubernetesObject,
   PatchStrategy,
   setHeaderOptions,
-  type V1Deployment,
   type V1Service,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary } from "../api/canary.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import type { DesiredCanaryScale, DesiredRouting } from "../core/desired.js";
-import { describeError, isNotFound, type KubeClients } from "../kube/client.js";
+import type { KubeClients } from "../kube/client.js";
 import { adoptionPatch, replaceMapPatch } from "../router/apex-adoption.js";
 import { buildDestinationRules } from "../router/istio-destination-rules.js";
 import type { SessionCookies } from "../router/istio-session-affinity.js";
@@ -212,9 +211,13 @@ export class Applier {
       await this.patchService(name, existing.metadata?.namespace, patch);
       return `Service ${name} now selects ${canonicalJson(desired.spec?.selector)} (the primary); its other ports and fields are kept, and it stays yours: it is not deleted with the Canary`;
     }
+    const carries = (have: Record<string, string> | undefined, want: Record<string, string> | undefined) =>
+      Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
     const same =
       canonicalJson(existing.spec?.selector) === canonicalJson(desired.spec?.selector) &&
-      canonicalJson(portsOf(existing)) === canonicalJson(portsOf(desired));
+      canonicalJson(portsOf(existing)) === canonicalJson(portsOf(desired)) &&
+      carries(existing.metadata?.labels, desired.metadata?.labels) &&
+      carries(existing.metadata?.annotations, desired.metadata?.annotations);
     if (same) return undefined;
     await this.patchService(name, existing.metadata?.namespace, {
       metadata: {
@@ -301,6 +304,3 @@ function portsOf(svc: V1Service) {
 function withKind<T extends object>(obj: T, apiVersion: string, kind: string): KubernetesObject {
   return { ...obj, apiVersion, kind } as KubernetesObject;
 }
-
-export type { V1Deployment };
-export { describeError, isNotFound };

@@ -146,7 +146,7 @@ export class CanaryController {
       informer.onChange((obj: KubernetesObject) => {
         const name = obj.metadata?.name ?? "";
         const byName = this.canariesWhere(obj.metadata?.namespace, (s) => {
-          const apex = s.service?.name ?? s.targetRef.name;
+          const apex = s.service?.name || s.targetRef.name;
           return name === apex || name === `${apex}-primary` || name === `${apex}-canary`;
         });
         this.enqueueAll([...this.ownerCanary(obj), ...byName]);

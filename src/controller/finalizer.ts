@@ -4,7 +4,7 @@
 import { type KubernetesObject, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary } from "../api/canary.js";
-import { CANARY_PLURAL, FINALIZER, GROUP, VERSION } from "../api/constants.js";
+import { FINALIZER, GROUP, VERSION } from "../api/constants.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import { isNotFound, type KubeClients } from "../kube/client.js";
 import { readOriginal, replaceMapPatch, restorePatch } from "../router/apex-adoption.js";
@@ -128,5 +128,3 @@ export async function revertStep(
     message: `${spec.targetRef.name} serves all traffic again; generated objects are garbage-collected`,
   };
 }
-
-export { CANARY_PLURAL };

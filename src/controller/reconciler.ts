@@ -14,11 +14,12 @@ import { note, READY, step, withCondition } from "../core/status.js";
 import type { MetricResult } from "../core/world.js";
 import type { KubeClients } from "../kube/client.js";
 import { type EventRecorder, involvedObject } from "../kube/events.js";
-import type { PrometheusClient } from "../metrics/prometheus-client.js";
+import { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { nextSessionCookies, type SessionCookies, statusCookies } from "../router/istio-session-affinity.js";
 import { callHooks, hookPayload } from "../webhooks/client.js";
+import { canonicalJson } from "../workload/pod-template-hash.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
 import { type Applier, BlockedError } from "./apply.js";
 import type { ClusterCache } from "./cluster-cache.js";
@@ -64,6 +65,8 @@ export const FENCE_REQUEUE_MS = 100;
 export class Reconciler {
   /** per Canary key: the resourceVersion our last successful status write was computed from */
   private readonly writtenFrom = new Map<string, string>();
+  /** one client per spec.metricsServer address (keeps its connection pool between checks) */
+  private readonly prometheusClients = new Map<string, PrometheusClient>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -162,6 +165,9 @@ export class Reconciler {
     // 1. Make the world match the status we hold before deciding anything new: if routing is blocked
     //    (a VirtualService someone else owns, a target without a selector label), nothing advances.
     const notes: string[] = [...obs.warnings];
+    const currentRouting = routingEnabled(status)
+      ? canonicalJson({ routing: desiredRouting(spec, status), cookies: statusCookies(canary) })
+      : undefined;
     let blocked = await this.blockedReason(async () => {
       if (routingEnabled(status))
         notes.push(
@@ -214,7 +220,11 @@ export class Reconciler {
         if (routingEnabled(chosen.status)) {
           const autoscaler = await applier.ensurePrimaryAutoscaler(canary, spec);
           if (autoscaler) notes.push(autoscaler);
-          notes.push(...(await applier.ensureRouting(canary, spec, obs, routing, cookies)));
+          // Usually the decision keeps the routes as they were: they were just made right, so skip the
+          // second pass (it would only compare against a cache that has not seen the first pass's writes).
+          if (canonicalJson({ routing, cookies }) !== currentRouting) {
+            notes.push(...(await applier.ensureRouting(canary, spec, obs, routing, cookies)));
+          }
         }
         await applier.scaleCanary(spec, obs, desiredCanaryScale(chosen.status));
       });
@@ -293,6 +303,16 @@ export class Reconciler {
     }
   }
 
+  private prometheusFor(address: string | undefined): PrometheusClient {
+    if (!address) return this.deps.prometheus;
+    let client = this.prometheusClients.get(address);
+    if (client === undefined) {
+      client = new PrometheusClient({ address });
+      this.prometheusClients.set(address, client);
+    }
+    return client;
+  }
+
   private async analyse(
     ref: { name: string; namespace: string },
     spec: EffectiveSpec,
@@ -302,7 +322,8 @@ export class Reconciler {
       name: ref.name,
       namespace: ref.namespace,
       spec,
-      defaultPrometheus: this.deps.prometheus,
+      // spec.metricsServer overrides the controller's --metrics-server for this Canary, as in Flagger.
+      defaultPrometheus: this.prometheusFor(spec.source.metricsServer),
       findTemplate: (ns, n) => {
         const parsed = MetricTemplateSchema.safeParse(cache.metricTemplates.get(n, ns));
         return parsed.success ? parsed.data : undefined;
@@ -344,7 +365,8 @@ export class Reconciler {
     const phase = status.phase ?? "";
     metrics.canaryStatus.set(
       ref,
-      phase === "Failed" ? 0 : phase === "Succeeded" || phase === "Initialized" ? 1 : 2,
+      // Flagger's flagger_canary_status codes, so dashboards and alert rules carry over.
+      phase === "Failed" ? 2 : phase === "Succeeded" || phase === "Initialized" ? 1 : 0,
     );
   }
 }

@@ -40,6 +40,9 @@ function decision(partial: Partial<Decision> & { status: CanaryStatus; reason: s
   };
 }
 
+const promotedMessage = (status: CanaryStatus): string | undefined =>
+  status.conditions?.find((c) => c.type === "Promoted")?.message;
+
 const normal = (reason: string, message: string): CanaryEvent => ({ type: "Normal", reason, message });
 const warning = (reason: string, message: string): CanaryEvent => ({ type: "Warning", reason, message });
 
@@ -80,7 +83,8 @@ export function decide(
     return decision({
       status: note(status, reason, ctx.now),
       reason,
-      events: [warning("TargetNotFound", reason)],
+      // Said once, not at every resync: the condition keeps saying it.
+      events: promotedMessage(status) === reason ? [] : [warning("TargetNotFound", reason)],
     });
   }
   if (spec.suspend) {
@@ -132,7 +136,10 @@ function initialize(ctx: Ctx): Decision {
     return decision({
       status: note(base, reason, now),
       reason,
-      events: world.primary.readiness.deadlineExceeded ? [warning("PrimaryNotReady", reason)] : [],
+      events:
+        world.primary.readiness.deadlineExceeded && promotedMessage(status) !== reason
+          ? [warning("PrimaryNotReady", reason)]
+          : [],
       requeueAfterMs: WAIT_REQUEUE_MS,
     });
   }
@@ -225,11 +232,16 @@ function analysisDueAt(ctx: Ctx): number {
   return (Number.isNaN(last) ? 0 : last) + ctx.spec.analysis.intervalMs;
 }
 
-function rollback(ctx: Ctx, why: string): Decision {
+function rollback(ctx: Ctx, why: string, extra: Partial<CanaryStatus> = {}): Decision {
   const { status, now, id } = ctx;
   const reason = `Rolling back ${id}: ${why}`;
   return decision({
-    status: step(status, { phase: "Failed", canaryWeight: 0 }, `Canary analysis failed: ${why}`, now),
+    status: step(
+      status,
+      { ...extra, phase: "Failed", canaryWeight: 0 },
+      `Canary analysis failed: ${why}`,
+      now,
+    ),
     reason,
     actions: postRollout(ctx),
     events: [warning("RolledBack", reason)],
@@ -293,6 +305,15 @@ function analyse(ctx: Ctx): Decision {
     const reason = `Halt advancement: ${spec.names.primaryWorkload} not ready: ${primary.readiness.message}`;
     return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
   }
+  // Waiting for promotion approval asks again once per interval, never in a loop on our own writes.
+  if (status.phase === "WaitingPromotion" && now.getTime() < analysisDueAt(ctx)) {
+    const dueAt = analysisDueAt(ctx);
+    return decision({
+      status,
+      reason: `next check of ${id} at ${new Date(dueAt).toISOString()}`,
+      requeueAfterMs: dueAt - now.getTime(),
+    });
+  }
   if (spec.skipAnalysis) return promote(ctx, "spec.skipAnalysis is true");
 
   const weight = status.canaryWeight ?? 0;
@@ -303,8 +324,10 @@ function analyse(ctx: Ctx): Decision {
     !spec.analysis.mirror && (spec.analysis.strategy === "canary" ? weight === 0 : iterations === 0);
   const dueAt = analysisDueAt(ctx);
   // The first step sends traffic to a canary that has had none: there is nothing to measure yet, so it
-  // goes as soon as the canary is ready (Flagger waits a whole interval here). Later steps wait.
-  if (!firstStep && now.getTime() < dueAt) {
+  // goes as soon as the canary is ready (Flagger waits a whole interval here). Later steps wait, and so
+  // does a retry of the first one (a failed pre-rollout hook is retried an interval later, not at once).
+  const paced = !firstStep || (status.failedChecks ?? 0) > 0;
+  if (paced && now.getTime() < dueAt) {
     const reason = `next check of ${id} at ${new Date(dueAt).toISOString()}`;
     return decision({ status, reason, requeueAfterMs: dueAt - now.getTime() });
   }
@@ -343,9 +366,7 @@ function failedCheck(ctx: Ctx, summary: string): Decision {
   const failed = (status.failedChecks ?? 0) + 1;
   const why = `${summary} (failed checks ${failed}/${spec.analysis.threshold})`;
   if (failed >= spec.analysis.threshold) {
-    const rolled = rollback(ctx, why);
-    rolled.status.failedChecks = failed;
-    return rolled;
+    return rollback(ctx, why, { failedChecks: failed });
   }
   const reason = `Halt ${id} advancement: ${why}`;
   const phase = status.phase === "WaitingPromotion" ? "WaitingPromotion" : "Progressing";
@@ -369,8 +390,11 @@ function advance(ctx: Ctx, weight: number, iterations: number, checks: string): 
       return askHooks(ctx, ["confirm-traffic-increase"], "asking confirm-traffic-increase webhooks");
     if (confirm.state === "closed") {
       const reason = `Halt ${id} at weight ${weight}: waiting for approval to increase traffic to ${next}: ${confirm.message}`;
+      // At weight 0 the step is not interval-paced, so the time is not stamped: we ask again after an
+      // interval (requeue), not on the watch event of our own status write.
       return decision({
-        status: step(status, { phase: "Progressing" }, reason, now),
+        status:
+          weight === 0 ? note(status, reason, now) : step(status, { phase: "Progressing" }, reason, now),
         reason,
         requeueAfterMs: a.intervalMs,
       });

@@ -43,7 +43,7 @@ export class ControllerMetrics {
   });
   readonly canaryStatus = new Gauge({
     name: "serin_canary_status",
-    help: "Canary outcome: 1 succeeded or initialized, 0 failed, 2 running",
+    help: "Last canary analysis result, as Flagger's flagger_canary_status: 0 running, 1 successful, 2 failed",
     labelNames: ["name", "namespace"] as const,
     registers: [this.registry],
   });

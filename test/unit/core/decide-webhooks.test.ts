@@ -106,4 +106,44 @@ describe("decide: webhooks", () => {
     const plain = without.runUntil("Succeeded");
     expect(plain[plain.length - 1]?.actions).toEqual([]);
   });
+
+  it("a failing pre-rollout hook is retried an interval later, not on the watch event of its own status write", () => {
+    const sim = runWith([hook("pre-rollout", "smoke")]);
+    sim.hooks["pre-rollout"] = { ok: false, message: "smoke: HTTP 500" };
+    sim.advance(SEC).tick();
+    expect(sim.advance(SEC).tick().status.failedChecks).toBe(1);
+    const soon = sim.advance(100).tick(); // our status write comes back as an event right away
+    expect(soon.status.failedChecks).toBe(1);
+    expect(soon.requeueAfterMs).toBeGreaterThan(40 * SEC);
+    expect(sim.hookCalls.filter((t) => t === "pre-rollout")).toHaveLength(1);
+    expect(sim.advance(INTERVAL).tick().status.failedChecks).toBe(2);
+  });
+
+  it("a closed traffic gate at weight 0 and a closed promotion gate with skipAnalysis do not loop", () => {
+    const gated = runWith([hook("confirm-traffic-increase", "step-gate")]);
+    gated.hooks["confirm-traffic-increase"] = { ok: false, message: "step-gate: HTTP 403" };
+    gated.advance(SEC).tick();
+    const held = gated.advance(SEC).tick();
+    const again = gated.advance(100).tick();
+    expect(again.status).toEqual(held.status); // nothing new to write, so no watch event to loop on
+    expect(held.requeueAfterMs).toBe(INTERVAL);
+
+    const sim = Sim.initialized(
+      catalogSpec({
+        analysis: { webhooks: [hook("confirm-promotion", "rm")] },
+        spec: { skipAnalysis: true },
+      }),
+      "rev-1",
+    );
+    sim.target = target("rev-2", READY);
+    sim.hooks["confirm-promotion"] = { ok: false, message: "rm: HTTP 403" };
+    sim.advance(SEC).tick(); // Progressing
+    expect(sim.advance(SEC).tick().status.phase).toBe("WaitingPromotion");
+    const asked = sim.hookCalls.length;
+    sim.advance(100).tick();
+    sim.advance(100).tick();
+    expect(sim.hookCalls.length).toBe(asked);
+    sim.hooks["confirm-promotion"] = { ok: true, message: "rm: HTTP 200" };
+    expect(sim.advance(INTERVAL).tick().status.phase).toBe("Promoting");
+  });
 });
