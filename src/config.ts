@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { formatDuration, tryParseDuration } from "./api/duration.js";
 
 export interface ControllerConfig {
   kubeconfig: string | undefined;
@@ -7,6 +8,12 @@ export interface ControllerConfig {
   namespace: string | undefined;
   listenAddress: string;
   workers: number;
+  /** keys of one namespace reconciled at once, so one namespace cannot take every worker */
+  namespaceConcurrency: number;
+  /** /healthz fails when one reconcile has run longer than this (ms) */
+  reconcileStallMs: number;
+  /** SIGTERM: how long to wait for reconciles to finish before exiting anyway (ms) */
+  shutdownTimeoutMs: number;
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
@@ -20,7 +27,11 @@ const USAGE = `serin — progressive delivery for Kubernetes and Istio
   --kubeconfig PATH            kubeconfig file; default: in-cluster, then $KUBECONFIG, then ~/.kube/config
   --namespace NS               watch one namespace only (env WATCH_NAMESPACE); default: all
   --listen-address HOST:PORT   /metrics, /healthz, /readyz [:8080]
-  --workers N                  Canaries reconciled in parallel [4]
+  --workers N                  Canaries reconciled in parallel [16]
+  --namespace-concurrency N    Canaries of one namespace reconciled in parallel
+                               [workers with --namespace, else max(1, workers/4)]
+  --reconcile-stall-after D    /healthz fails when one reconcile runs longer than D [15m]
+  --shutdown-timeout D         on SIGTERM, wait at most D for running reconciles [8s]
   --leader-elect               run several replicas; one acts at a time (Lease)
   --leader-election-namespace  namespace of the Lease (env POD_NAMESPACE) [serin-system]
   --resync CRON                periodic resync of every Canary [*/5 * * * *]
@@ -39,6 +50,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       namespace: { type: "string" },
       "listen-address": { type: "string" },
       workers: { type: "string" },
+      "namespace-concurrency": { type: "string" },
+      "reconcile-stall-after": { type: "string" },
+      "shutdown-timeout": { type: "string" },
       "leader-elect": { type: "boolean" },
       "leader-election-namespace": { type: "string" },
       "leader-election-id": { type: "string" },
@@ -49,10 +63,29 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     strict: true,
   });
   if (values.help) return "help";
-  const workers = Number(values.workers ?? env.WORKERS ?? "4");
+  // Reconciles are mostly waiting on I/O (the API server, Prometheus, webhooks): many are cheap in Node.
+  const workers = Number(values.workers ?? env.WORKERS ?? "16");
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new ConfigError(`--workers must be a whole number from 1 to 64, got ${values.workers}`);
   }
+  const namespace = values.namespace ?? env.WATCH_NAMESPACE ?? undefined;
+  // Watching one namespace there is nobody to be fair to; otherwise a quarter of the workers each.
+  const defaultShare = namespace ? workers : Math.max(1, Math.floor(workers / 4));
+  const namespaceConcurrency = Number(
+    values["namespace-concurrency"] ?? env.NAMESPACE_CONCURRENCY ?? defaultShare,
+  );
+  if (!Number.isInteger(namespaceConcurrency) || namespaceConcurrency < 1 || namespaceConcurrency > workers) {
+    throw new ConfigError(
+      `--namespace-concurrency must be a whole number from 1 to --workers (${workers}), got ${values["namespace-concurrency"]}`,
+    );
+  }
+  const reconcileStallMs = durationFlag(
+    "reconcile-stall-after",
+    values["reconcile-stall-after"],
+    "15m",
+    60_000,
+  );
+  const shutdownTimeoutMs = durationFlag("shutdown-timeout", values["shutdown-timeout"], "8s", 0);
   const metricsServer =
     values["metrics-server"] ?? env.METRICS_SERVER ?? "http://prometheus.istio-system:9090";
   try {
@@ -65,15 +98,29 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   return {
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG_PATH,
     metricsServer,
-    namespace: values.namespace ?? env.WATCH_NAMESPACE ?? undefined,
+    namespace,
     listenAddress: values["listen-address"] ?? ":8080",
     workers,
+    namespaceConcurrency,
+    reconcileStallMs,
+    shutdownTimeoutMs,
     leaderElect: values["leader-elect"] ?? false,
     leaderElectionNamespace: values["leader-election-namespace"] ?? env.POD_NAMESPACE ?? "serin-system",
     leaderElectionId: values["leader-election-id"] ?? "serin-leader",
     resyncSchedule: values.resync ?? "*/5 * * * *",
     logLevel: values["log-level"] ?? env.LOG_LEVEL ?? "info",
   };
+}
+
+/** A Go duration flag, at least `minMs` and at most a day (it drives a timer or a probe). */
+function durationFlag(flag: string, value: string | undefined, fallback: string, minMs: number): number {
+  const ms = tryParseDuration(value ?? fallback);
+  if (ms === undefined || ms < minMs || ms > 86_400_000) {
+    throw new ConfigError(
+      `--${flag} must be a duration from ${formatDuration(minMs)} to 24h such as ${fallback}, got ${value}`,
+    );
+  }
+  return ms;
 }
 
 export const usage = USAGE;

@@ -10,6 +10,8 @@ import { connect } from "./kube/client.js";
 import { EventRecorder } from "./kube/events.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { PrometheusClient } from "./metrics/prometheus-client.js";
+import { destroyPooledConnections } from "./net/agents.js";
+import { redact } from "./net/redact.js";
 import { startHttpServer } from "./observability/http-server.js";
 import { createLogger } from "./observability/logger.js";
 import { ControllerMetrics } from "./observability/metrics.js";
@@ -44,6 +46,8 @@ async function main(): Promise<void> {
   const controller = new CanaryController(cache, reconciler, metrics, log, {
     workers: config.workers,
     resyncSchedule: config.resyncSchedule,
+    namespaceConcurrency: config.namespaceConcurrency,
+    reconcileStallMs: config.reconcileStallMs,
   });
   const elector = config.leaderElect
     ? new LeaderElector(
@@ -54,27 +58,47 @@ async function main(): Promise<void> {
     : undefined;
 
   const server = await startHttpServer(config.listenAddress, metrics.registry, {
-    healthy: () => true,
+    healthy: () => controller.health(),
     // A standby replica is ready to take over; the leader is ready once its caches are synced.
     ready: () => (elector !== undefined && !elector.leading ? true : cache.synced()),
   });
   log.info(
     {
       listen: config.listenAddress,
-      metricsServer: config.metricsServer,
+      metricsServer: redact(config.metricsServer),
       namespace: config.namespace ?? "(all)",
+      workers: config.workers,
+      namespaceConcurrency: config.namespaceConcurrency,
     },
     "serin starting",
   );
 
   let stopping = false;
+  // Bounded: the kubelet kills us after terminationGracePeriodSeconds (30 s) anyway, and a rolling
+  // update waits for us. Outbound calls are aborted first (controller.stop -> reconciler.cancelAll),
+  // so reconciles return quickly; whatever still runs after the deadline is abandoned.
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutting down");
+    log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutting down");
+    const deadline = Date.now() + config.shutdownTimeoutMs;
+    const within = async (what: string, work: Promise<unknown>) => {
+      const left = Math.max(0, deadline - Date.now());
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<"expired">((r) => {
+        timer = setTimeout(() => r("expired"), left);
+      });
+      const result = await Promise.race([work.then(() => "done" as const), expired]).catch(
+        () => "failed" as const,
+      );
+      clearTimeout(timer);
+      if (result !== "done")
+        log.warn({ step: what, result }, "shutdown step did not finish in time; exiting anyway");
+    };
     elector?.stop();
-    await controller.stop();
-    await cache.stop();
+    await within("stop workers", controller.stop());
+    await within("stop informers", cache.stop());
+    destroyPooledConnections();
     server.close();
     process.exit(0);
   };
@@ -87,6 +111,7 @@ async function main(): Promise<void> {
       process.exit(1);
     });
   }
+  if (stopping) return; // SIGTERM while waiting for the lease: shutdown() exits
   await cache.start();
   metrics.canaryTotal.set(cache.canaries.list().length);
   cache.canaries.onChange(() => metrics.canaryTotal.set(cache.canaries.list().length));

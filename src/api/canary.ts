@@ -14,6 +14,7 @@ import {
   ParentReferenceSchema,
   TrafficPolicySchema,
 } from "./istio.js";
+import { COUNT_LIMITS } from "./limits.js";
 import { localRef, NamespacedNameRefSchema, ObjectMetaSchema } from "./meta.js";
 
 export { type HttpMatch, HttpMatchSchema, type StringMatch, StringMatchSchema } from "./istio.js";
@@ -136,7 +137,7 @@ export const CanaryWebhookSchema = z.strictObject({
   url: z.string().min(1).describe("absolute http(s) URL"),
   muteAlert: z.boolean().optional(),
   timeout: DurationString.optional().describe("defaults to 10s"),
-  retries: z.int().min(0).optional(),
+  retries: z.int().min(0).max(COUNT_LIMITS.webhookRetries).optional().describe("retries after a failed call"),
   disableTLS: z.boolean().optional(),
   metadata: stringMap.optional().describe("sent in the webhook payload"),
 });
@@ -150,7 +151,12 @@ export const CanaryAlertSchema = z.strictObject({
 export const SessionAffinitySchema = z.strictObject({
   cookieName: z.string().min(1).describe("cookie that pins a user to the canary"),
   primaryCookieName: z.string().optional().describe("cookie that pins a user to the primary"),
-  maxAge: z.int().min(1).optional().describe("cookie lifetime in seconds; defaults to 86400"),
+  maxAge: z
+    .int()
+    .min(1)
+    .max(COUNT_LIMITS.cookieMaxAgeSeconds)
+    .optional()
+    .describe("cookie lifetime in seconds; defaults to 86400"),
   domain: z.string().optional(),
   path: z.string().optional(),
   httpOnly: z.boolean().optional(),
@@ -161,8 +167,18 @@ export const SessionAffinitySchema = z.strictObject({
 
 export const CanaryAnalysisSchema = z.strictObject({
   interval: DurationString.optional().describe("time between analysis steps; defaults to 60s, minimum 10s"),
-  iterations: z.int().min(1).optional().describe("number of checks for A/B testing and blue/green"),
-  threshold: z.int().min(1).optional().describe("failed checks before rollback; defaults to 1"),
+  iterations: z
+    .int()
+    .min(1)
+    .max(COUNT_LIMITS.iterations)
+    .optional()
+    .describe("number of checks for A/B testing and blue/green"),
+  threshold: z
+    .int()
+    .min(1)
+    .max(COUNT_LIMITS.threshold)
+    .optional()
+    .describe("failed checks before rollback; defaults to 1"),
   maxWeight: percent.min(1).optional().describe("highest canary weight before promotion; defaults to 100"),
   stepWeight: percent.min(1).optional().describe("canary weight increment per step"),
   stepWeights: z.array(percent.min(1)).optional().describe("explicit canary weights, strictly increasing"),
@@ -182,9 +198,9 @@ export const CanaryAnalysisSchema = z.strictObject({
     .array(HttpMatchSchema)
     .optional()
     .describe("A/B testing: requests matching these go to the canary"),
-  metrics: z.array(CanaryMetricSchema).optional(),
-  webhooks: z.array(CanaryWebhookSchema).optional(),
-  alerts: z.array(CanaryAlertSchema).optional(),
+  metrics: z.array(CanaryMetricSchema).max(COUNT_LIMITS.listItems).optional(),
+  webhooks: z.array(CanaryWebhookSchema).max(COUNT_LIMITS.listItems).optional(),
+  alerts: z.array(CanaryAlertSchema).max(COUNT_LIMITS.listItems).optional(),
   sessionAffinity: SessionAffinitySchema.optional(),
 });
 
@@ -208,7 +224,12 @@ export const CanarySpecSchema = z.strictObject({
   service: CanaryServiceSchema,
   analysis: CanaryAnalysisSchema.optional(),
   canaryAnalysis: CanaryAnalysisSchema.optional().describe("deprecated: use analysis"),
-  progressDeadlineSeconds: z.int32().min(1).optional().describe("defaults to 600"),
+  progressDeadlineSeconds: z
+    .int32()
+    .min(1)
+    .max(COUNT_LIMITS.progressDeadlineSeconds)
+    .optional()
+    .describe("defaults to 600"),
   skipAnalysis: z.boolean().optional().describe("promote without analysis"),
   revertOnDeletion: z
     .boolean()
@@ -245,6 +266,24 @@ export const CanaryConditionSchema = z.looseObject({
 });
 
 /** Written only by the controller. Loose so a newer controller's fields survive an older one. */
+/**
+ * One decision worth telling people about, kept in status until its Events, alerts and hooks are sent:
+ * written with the decision itself, so a crash between the status write and the Events loses nothing.
+ */
+export const DecisionRecordSchema = z.strictObject({
+  seq: z.int().min(1),
+  time: Timestamp,
+  phase: z.string(),
+  canaryWeight: z.int(),
+  reason: z.string(),
+  events: z.array(
+    z.strictObject({ type: z.enum(["Normal", "Warning"]), reason: z.string(), message: z.string() }),
+  ),
+  /** post-rollout webhooks to notify of the run's end */
+  postRollout: z.boolean().optional(),
+});
+export type DecisionRecord = z.infer<typeof DecisionRecordSchema>;
+
 export const CanaryStatusSchema = z.looseObject({
   phase: CanaryPhaseSchema.optional(),
   failedChecks: z.int().optional(),
@@ -260,6 +299,16 @@ export const CanaryStatusSchema = z.looseObject({
   previousSessionAffinityCookie: z.string().optional(),
   observedGeneration: z.int().optional().describe("metadata.generation the status was computed from (Serin)"),
   conditions: z.array(CanaryConditionSchema).optional(),
+  decisions: z
+    .array(DecisionRecordSchema)
+    .optional()
+    .describe(
+      "the latest decisions that told people something (Serin): drained into Events, alerts and hooks",
+    ),
+  reportedSeq: z
+    .int()
+    .optional()
+    .describe("seq of the last decision whose Events, alerts and hooks were sent (Serin)"),
 });
 
 export const CanarySchema = z.looseObject({

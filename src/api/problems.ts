@@ -1,6 +1,7 @@
 // Turns zod issues into Problems a user can act on: the field path as written in YAML, what is wrong
 // with the value found there, and one sentence saying how to fix it.
 import { z } from "zod";
+import { redact } from "../net/redact.js";
 import { parseDuration } from "./duration.js";
 
 export interface Problem {
@@ -33,11 +34,12 @@ export function valueAt(root: unknown, path: readonly PathKey[]): unknown {
   return cur;
 }
 
-/** Short, YAML-ish rendering of a value for messages. */
+/** Short, YAML-ish rendering of a value for messages; credentials in it (a URL's user:pass) are masked. */
 export function show(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
+  const json = JSON.stringify(value);
+  if (json === undefined) return String(value);
+  const text = redact(json);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

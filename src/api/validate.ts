@@ -17,6 +17,9 @@ import type { HttpMatch, StringMatch } from "./istio.js";
 import { type MetricTemplate, MetricTemplateSchema } from "./metric-template.js";
 import { type Problem, problemsFromZod, show } from "./problems.js";
 import { re2Problem } from "./re2.js";
+import { durationLimitProblems } from "./validate-limits.js";
+import { nameProblems } from "./validate-names.js";
+import { unsupportedCanaryProblems, unsupportedMetricTemplateProblems } from "./validate-unsupported.js";
 
 export { formatProblems, type Problem } from "./problems.js";
 
@@ -109,8 +112,11 @@ export function canarySpecProblems(spec: CanarySpec): Problem[] {
       "move its settings into spec.analysis and delete spec.canaryAnalysis",
     );
   }
+  out.push(...unsupportedCanaryProblems(spec));
+  out.push(...nameProblems(spec));
   const analysis = spec.analysis ?? spec.canaryAnalysis;
   const at = spec.analysis ? "spec.analysis" : "spec.canaryAnalysis";
+  out.push(...durationLimitProblems(spec, analysis, at));
   if (!analysis) {
     add(
       "spec.analysis",
@@ -329,7 +335,14 @@ function stringMatchProblems(sm: StringMatch, field: string): Problem[] {
   const set = STRING_MATCH_KEYS.filter((k) => sm[k] !== undefined);
   const out: Problem[] = [];
   // An empty match ({}) is allowed: for headers and query parameters Istio reads it as "is present".
-  if (set.length > 1) {
+  if (sm.suffix !== undefined) {
+    // Flagger's types carry suffix for other routers; Istio's StringMatch has none and would drop it.
+    out.push({
+      field: `${field}.suffix`,
+      message: `${field}.suffix is not supported: Istio matches exact, prefix or regex only`,
+      fix: `use regex: ".*${sm.suffix.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&")}"`,
+    });
+  } else if (set.length > 1) {
     out.push({
       field,
       message: `${field} sets ${set.join(" and ")}, but Istio takes one`,
@@ -384,6 +397,7 @@ export function validateMetricTemplate(obj: unknown): MetricTemplateValidation {
       fix: "set provider.type: prometheus",
     });
   }
+  problems.push(...unsupportedMetricTemplateProblems(parsed.data.spec));
   if (p.address !== undefined && !isHttpUrl(p.address)) {
     problems.push({
       field: "spec.provider.address",
@@ -416,6 +430,13 @@ export function validateAlertProvider(obj: unknown): AlertProviderValidation {
       field: "spec.address",
       message: `spec.address (${show(s.address)}) is not an absolute http(s) URL`,
       fix: "use the full incoming-webhook URL",
+    });
+  }
+  if (s.proxy !== undefined && !isHttpUrl(s.proxy)) {
+    problems.push({
+      field: "spec.proxy",
+      message: `spec.proxy (${show(s.proxy)}) is not an absolute http(s) URL`,
+      fix: "use the proxy's URL, e.g. http://proxy.example:3128",
     });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, provider: parsed.data };

@@ -5,6 +5,7 @@ import {
   type KubernetesObject,
   PatchStrategy,
   setHeaderOptions,
+  type V1Deployment,
   type V1Service,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -40,24 +41,43 @@ export class Applier {
     private readonly log: Logger,
   ) {}
 
-  async createPrimary(canary: Canary, spec: EffectiveSpec, obs: Observation): Promise<void> {
-    if (obs.target === undefined) return;
+  /** The primary to create from the target (on initialization, and a restore with no record). */
+  initialPrimary(canary: Canary, obs: Observation, target: V1Deployment): V1Deployment {
+    return buildPrimaryDeployment(target, canary, { trackedConfigs: trackedChecksums(obs) });
+  }
+
+  async createPrimary(
+    canary: Canary,
+    spec: EffectiveSpec,
+    obs: Observation,
+    primary: V1Deployment,
+  ): Promise<void> {
     await this.syncPrimaryConfigs(canary, obs);
-    if (obs.primary !== undefined) return;
-    const primary = buildPrimaryDeployment(obs.target, canary, { trackedConfigs: trackedChecksums(obs) });
-    await this.create(primary);
+    await this.create(primary as KubernetesObject);
     this.log.info({ canary: canary.metadata.name, primary: spec.names.primaryWorkload }, "created primary");
   }
 
-  async promote(canary: Canary, spec: EffectiveSpec, obs: Observation): Promise<void> {
+  /** Creates an object exactly as given (a primary restored from its record). */
+  async createObject(obj: KubernetesObject): Promise<void> {
+    await this.create(obj);
+  }
+
+  /** The primary with the target's current template, or undefined when there is nothing to promote. */
+  promotedPrimary(canary: Canary, obs: Observation): V1Deployment | undefined {
+    if (obs.target === undefined || obs.primary === undefined) return undefined;
+    return promotePrimary(obs.primary, obs.target, canary, { trackedConfigs: trackedChecksums(obs) });
+  }
+
+  async promote(canary: Canary, spec: EffectiveSpec, obs: Observation, next: V1Deployment): Promise<void> {
     if (obs.target === undefined || obs.primary === undefined) return;
     await this.syncPrimaryConfigs(canary, obs);
-    const next = promotePrimary(obs.primary, obs.target, canary, { trackedConfigs: trackedChecksums(obs) });
     if (canonicalJson(next.spec) === canonicalJson(obs.primary.spec)) return;
     // A JSON patch of exactly the fields promotion owns, guarded by the resourceVersion we read: the
     // typed replace would drop fields newer than client-node's models, and a stale cache must fail.
     const ops: Array<Record<string, unknown>> = [
-      { op: "test", path: "/metadata/resourceVersion", value: obs.primary.metadata?.resourceVersion },
+      // A resourceVersion in the patched object is a precondition the API server answers with 409 (a
+      // failed JSON-patch "test" would be a 422, which reads as a refusal rather than a stale cache).
+      { op: "replace", path: "/metadata/resourceVersion", value: obs.primary.metadata?.resourceVersion },
       { op: "add", path: "/metadata/labels", value: next.metadata?.labels ?? {} },
       { op: "add", path: "/metadata/annotations", value: next.metadata?.annotations ?? {} },
       { op: "add", path: "/spec/template", value: next.spec?.template },
@@ -112,18 +132,9 @@ export class Applier {
     routing: DesiredRouting,
     cookies: SessionCookies = {},
   ): Promise<string[]> {
-    const notes: string[] = [];
-    if (obs.target === undefined) return notes;
-    const selector = selectTargetLabel(obs.target.spec?.selector.matchLabels);
-    if ("error" in selector) throw new BlockedError(`Deployment ${spec.targetRef.name}: ${selector.error}`);
-    const extraPorts = spec.service.portDiscovery
-      ? discoverPorts(canary, obs.target.spec?.template.spec?.containers ?? [])
-      : [];
-    const services = buildServices(canary, selector, { extraPorts });
-    for (const desired of [services.primary, services.canary, services.apex]) {
-      const note = await this.ensureService(canary, desired, desired === services.apex);
-      if (note) notes.push(note);
-    }
+    // Services select by the target's label: without the target they are left as they are, but the
+    // weights still move (a deleted target's share must go back to the primary at once).
+    const notes = obs.target === undefined ? [] : await this.ensureServices(canary, spec, obs.target);
     const rules = buildDestinationRules(canary);
     for (const rule of [rules.primary, rules.canary]) {
       await this.ensureOwned(
@@ -143,6 +154,21 @@ export class Applier {
       vs as unknown as KubernetesObject,
       this.cache.virtualServices.get(vs.metadata.name ?? "", vs.metadata.namespace ?? undefined),
     );
+    return notes;
+  }
+
+  private async ensureServices(canary: Canary, spec: EffectiveSpec, target: V1Deployment): Promise<string[]> {
+    const notes: string[] = [];
+    const selector = selectTargetLabel(target.spec?.selector.matchLabels);
+    if ("error" in selector) throw new BlockedError(`Deployment ${spec.targetRef.name}: ${selector.error}`);
+    const extraPorts = spec.service.portDiscovery
+      ? discoverPorts(canary, target.spec?.template.spec?.containers ?? [])
+      : [];
+    const services = buildServices(canary, selector, { extraPorts });
+    for (const desired of [services.primary, services.canary, services.apex]) {
+      const note = await this.ensureService(canary, desired, desired === services.apex);
+      if (note) notes.push(note);
+    }
     return notes;
   }
 

@@ -1,13 +1,17 @@
 // The controller loop: informer events -> keys in the work queue -> N workers running reconciles.
-// One Canary is never reconciled by two workers at once (the queue guarantees it), and a slow
-// Canary (say, a Prometheus query timing out) only holds its own worker.
+// One Canary is never reconciled by two workers at once (the queue guarantees it), one namespace holds
+// at most its share of the workers (the queue's per-namespace limit), and a reconcile that never ends
+// (a call without a deadline) makes /healthz fail so the kubelet restarts us instead of leaving every
+// rollout behind it stuck.
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import cron from "node-cron";
 import type { Logger } from "pino";
 import type { CanarySpec } from "../api/canary.js";
 import { CANARY_KIND, GROUP } from "../api/constants.js";
-import { describeError, isConflict, keyOf, splitKey } from "../kube/client.js";
+import { formatDuration } from "../api/duration.js";
+import { describeError, isConflict, isNotFound, keyOf, splitKey } from "../kube/client.js";
 import { WorkQueue } from "../kube/workqueue.js";
+import type { ProbeResult } from "../observability/http-server.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { findTargetConfigRefs } from "../workload/config-refs.js";
 import type { ClusterCache } from "./cluster-cache.js";
@@ -19,6 +23,17 @@ export interface ControllerOptions {
   workers: number;
   /** cron expression for a periodic resync of every Canary (a safety net; watches do the real work) */
   resyncSchedule: string;
+  /** keys of one namespace reconciled at once (default: all workers) */
+  namespaceConcurrency?: number;
+  /** a reconcile running longer than this makes health() fail (default 15 min) */
+  reconcileStallMs?: number;
+}
+
+/** What the controller remembers of a Canary between its events (the informer gives no old object). */
+interface Seen {
+  generation: number | undefined;
+  target: string | undefined;
+  deleting: boolean;
 }
 
 export class CanaryController {
@@ -26,6 +41,10 @@ export class CanaryController {
   private resyncJob: { stop(): void } | undefined;
   private running = false;
   private readonly workers: Promise<void>[] = [];
+  /** per worker: the key it is reconciling and since when */
+  private readonly active = new Map<number, { key: string; since: number }>();
+  private readonly seen = new Map<string, Seen>();
+  private readonly stallMs: number;
 
   constructor(
     private readonly cache: ClusterCache,
@@ -33,8 +52,13 @@ export class CanaryController {
     private readonly metrics: ControllerMetrics,
     private readonly log: Logger,
     private readonly options: ControllerOptions,
+    private readonly now: () => number = Date.now,
   ) {
-    this.queue = new WorkQueue({ metrics: metrics.queueMetrics(CONTROLLER) });
+    this.queue = new WorkQueue({
+      metrics: metrics.queueMetrics(CONTROLLER),
+      perNamespaceLimit: options.namespaceConcurrency ?? options.workers,
+    });
+    this.stallMs = options.reconcileStallMs ?? 15 * 60_000;
     // Export the series from the start: a dashboard should read 0, not "no data".
     metrics.queueDepth.set({ name: CONTROLLER }, 0);
     this.wireEvents();
@@ -44,25 +68,46 @@ export class CanaryController {
   start(): void {
     this.running = true;
     for (const c of this.cache.canaries.list()) this.queue.add(keyOf(c));
-    for (let i = 0; i < this.options.workers; i++) this.workers.push(this.work());
+    for (let i = 0; i < this.options.workers; i++) this.workers.push(this.work(i));
     this.resyncJob = cron.schedule(this.options.resyncSchedule, () => {
       for (const c of this.cache.canaries.list()) this.queue.add(keyOf(c));
     });
   }
 
+  /** Aborts every reconcile's outbound calls, then waits for the workers to return. */
   async stop(): Promise<void> {
+    this.reconciler.cancelAll();
     this.running = false;
     this.resyncJob?.stop();
     this.queue.shutDown();
     await Promise.all(this.workers);
   }
 
-  private async work(): Promise<void> {
+  /**
+   * Liveness: fails when a worker has been inside one reconcile longer than the stall bound. Every
+   * outbound call has its own deadline (the longest legal one, a webhook's timeout x attempts, is
+   * 10 min), so such a reconcile is stuck for good and holds its worker and its namespace's share.
+   */
+  health(): ProbeResult {
+    const now = this.now();
+    let oldest: { key: string; since: number; worker: number } | undefined;
+    for (const [worker, a] of this.active) if (!oldest || a.since < oldest.since) oldest = { ...a, worker };
+    if (oldest !== undefined && now - oldest.since > this.stallMs) {
+      return {
+        ok: false,
+        message: `worker ${oldest.worker} has been reconciling Canary ${oldest.key} for ${formatDuration(now - oldest.since)}, longer than the ${formatDuration(this.stallMs)} allowed: a call without a deadline is holding it`,
+      };
+    }
+    return { ok: true, message: "ok" };
+  }
+
+  private async work(worker: number): Promise<void> {
     while (this.running) {
       const key = await this.queue.get();
       if (key === undefined) return;
       const { namespace, name } = splitKey(key);
       const end = this.metrics.reconcileTime.startTimer({ controller: CONTROLLER });
+      this.active.set(worker, { key, since: this.now() });
       try {
         const result = await this.reconciler.reconcile(namespace, name);
         this.queue.forget(key);
@@ -72,9 +117,10 @@ export class CanaryController {
           result: result.requeueAfterMs !== undefined ? "requeue_after" : "success",
         });
       } catch (err) {
-        if (isConflict(err)) {
-          // Someone changed the Canary or an object under us: redo on fresh state, soon.
-          this.log.debug({ canary: key, err: describeError(err) }, "conflict; reconciling again");
+        if (isConflict(err) || isNotFound(err)) {
+          // Someone changed (or deleted) the Canary or an object under us: redo on fresh state, soon;
+          // a Canary that is gone ends there.
+          this.log.debug({ canary: key, err: describeError(err) }, "stale cache; reconciling again");
         } else {
           this.log.warn(
             { canary: key, err: describeError(err), retries: this.queue.retries(key) },
@@ -84,6 +130,7 @@ export class CanaryController {
         this.queue.addRateLimited(key);
         this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "error" });
       } finally {
+        this.active.delete(worker);
         end();
         this.queue.done(key);
       }
@@ -112,9 +159,58 @@ export class CanaryController {
     return ref ? [`${obj.metadata?.namespace ?? ""}/${ref.name}`] : [];
   }
 
+  /**
+   * A Canary's own event. Its in-flight calls are cancelled when it is deleted (or starts being
+   * deleted: the finalizer's reconcile must not wait behind a hung webhook). Other Canaries on the
+   * same target are enqueued when this one appears, changes its spec or goes: a second Canary for a
+   * Deployment is Blocked while the first exists, and must retry the moment the first is gone. Status
+   * writes (same generation) do not wake them, so two Canaries cannot ping-pong.
+   */
+  private onCanary(obj: KubernetesObject, deleted: boolean): void {
+    const key = keyOf(obj);
+    const { namespace, name } = splitKey(key);
+    const target = (obj as { spec?: Partial<CanarySpec> }).spec?.targetRef?.name;
+    const deleting = deleted || obj.metadata?.deletionTimestamp !== undefined;
+    const before = this.seen.get(key);
+    if (deleted || (deleting && !before?.deleting)) this.reconciler.cancel(namespace, name);
+    if (deleted) this.seen.delete(key);
+    else this.seen.set(key, { generation: obj.metadata?.generation, target, deleting });
+
+    const specChanged =
+      before === undefined ||
+      deleted ||
+      deleting !== before.deleting ||
+      before.generation !== obj.metadata?.generation ||
+      before.target !== target;
+    const siblings = new Set<string>();
+    if (specChanged) {
+      for (const t of [target, before?.target]) {
+        if (t === undefined) continue;
+        for (const k of this.canariesWhere(namespace, (s) => s.targetRef.name === t)) {
+          if (k !== key) siblings.add(k);
+        }
+      }
+    }
+    this.enqueueAll([key, ...siblings]);
+  }
+
   private wireEvents(): void {
     const c = this.cache;
-    c.canaries.onChange((obj) => this.enqueueAll([keyOf(obj)]));
+    // Back after an outage: every Canary gets a prompt reconcile and a fresh backoff, instead of
+    // waiting out the retry delay its failures during the outage built up.
+    for (const informer of c.all()) {
+      informer.onRecovered(() => {
+        if (!this.running) return;
+        for (const canary of c.canaries.list()) {
+          this.queue.forget(keyOf(canary));
+          this.queue.add(keyOf(canary));
+        }
+      });
+    }
+    c.canaries.onChange(
+      (obj) => this.onCanary(obj, false),
+      (obj) => this.onCanary(obj, true),
+    );
     // The target (a new image: detected on the watch event, not at the next interval) and the primary.
     c.deployments.onChange((dep: V1Deployment) => {
       const name = dep.metadata?.name ?? "";

@@ -1,4 +1,8 @@
-// One reconcile of one Canary: observe (caches) -> decide (pure core) -> act -> write status.
+// One reconcile of one Canary, in the order its writes happen:
+//   observe -> converge on the recorded status -> decide (pure core) -> record intent (status)
+//   -> act (converge on the new status) -> report (drain the decision log into Events and alerts).
+// Status is written before the world is changed, and the world is only ever made to match status, so a
+// 409 or a crash between two writes repeats work, never undoes it: weights do not move backwards.
 // Returns when to look again; throws only for errors worth a rate-limited retry.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -7,27 +11,40 @@ import { API_VERSION, CANARY_KIND, FINALIZER } from "../api/constants.js";
 import type { EffectiveSpec } from "../api/defaults.js";
 import { MetricTemplateSchema } from "../api/metric-template.js";
 import { formatProblems, validateCanary } from "../api/validate.js";
-import { decide } from "../core/decide.js";
 import type { Decision } from "../core/decision.js";
-import { desiredCanaryScale, desiredRouting, routingEnabled } from "../core/desired.js";
-import { note, READY, step, withCondition } from "../core/status.js";
+import { note, READY, step } from "../core/status.js";
 import type { MetricResult } from "../core/world.js";
-import type { KubeClients } from "../kube/client.js";
+import { describeError, type KubeClients, statusCode } from "../kube/client.js";
 import { type EventRecorder, involvedObject } from "../kube/events.js";
-import { PrometheusClient } from "../metrics/prometheus-client.js";
+import { PrometheusClientCache } from "../metrics/client-cache.js";
+import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
+import { decodeSecretData } from "../metrics/secret-data.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
-import { nextSessionCookies, type SessionCookies, statusCookies } from "../router/istio-session-affinity.js";
 import { callHooks, hookPayload } from "../webhooks/client.js";
-import { canonicalJson } from "../workload/pod-template-hash.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
 import { type Applier, BlockedError } from "./apply.js";
 import type { ClusterCache } from "./cluster-cache.js";
+import { Converger } from "./converge.js";
+import { type Answers, decideWithAnswers } from "./deciding.js";
 import { hasFinalizer, revertStep, setFinalizers } from "./finalizer.js";
+import { composeIntent, type Obstacle } from "./intent.js";
 import { type Observation, observe, targetSecretNames } from "./observe.js";
+import { PrimaryRecords } from "./primary-record.js";
 import type { Reporter } from "./reporter.js";
 import { readSecrets } from "./secret-reader.js";
 import { writeStatus } from "./status-writer.js";
+import { targetHeldBy } from "./target-clash.js";
+
+/**
+ * A write the API server will refuse again until someone changes something: invalid (400, 422),
+ * forbidden (401, 403), unsupported (405, 413, 415). Not a stale cache (404, 409, 410) or throttling (429).
+ */
+function isRefusal(code: number | undefined): boolean {
+  return code !== undefined && [400, 401, 403, 405, 413, 415, 422].includes(code);
+}
+
+const keyFor = (ref: { namespace: string; name: string }) => `${ref.namespace}/${ref.name}`;
 
 /** How long to wait before looking again at a Canary blocked on something only its user can fix. */
 export const BLOCKED_REQUEUE_MS = 60_000;
@@ -48,16 +65,8 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
-function withCookies(status: CanaryStatus, cookies: SessionCookies): CanaryStatus {
-  const next: CanaryStatus = { ...status };
-  delete next.sessionAffinityCookie;
-  delete next.primarySessionAffinityCookie;
-  delete next.previousSessionAffinityCookie;
-  if (cookies.canary) next.sessionAffinityCookie = cookies.canary;
-  if (cookies.primary) next.primarySessionAffinityCookie = cookies.primary;
-  if (cookies.previous) next.previousSessionAffinityCookie = cookies.previous;
-  return next;
-}
+/** How soon to try again when a decision's Events (or the mark that they were sent) did not go through. */
+export const REPORT_RETRY_MS = 2_000;
 
 /** How soon to look again when the cache has not yet caught up with our own status write. */
 export const FENCE_REQUEUE_MS = 100;
@@ -66,9 +75,26 @@ export class Reconciler {
   /** per Canary key: the resourceVersion our last successful status write was computed from */
   private readonly writtenFrom = new Map<string, string>();
   /** one client per spec.metricsServer address (keeps its connection pool between checks) */
-  private readonly prometheusClients = new Map<string, PrometheusClient>();
+  private readonly prometheusClients = new PrometheusClientCache();
+  /** per Canary key: aborts the outbound calls (webhooks, queries) of the reconcile in flight */
+  private readonly inflight = new Map<string, AbortController>();
+  private cancelled = false;
+  private readonly converger: Converger;
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.converger = new Converger(deps.applier, new PrimaryRecords(deps.clients), deps.log);
+  }
+
+  /** The Canary was deleted: stop waiting on its webhooks and queries now. */
+  cancel(namespace: string, name: string): void {
+    this.inflight.get(keyFor({ namespace, name }))?.abort();
+  }
+
+  /** Shutting down: abort every call in flight, and any that a reconcile still starts. */
+  cancelAll(): void {
+    this.cancelled = true;
+    for (const controller of this.inflight.values()) controller.abort();
+  }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const { cache } = this.deps;
@@ -87,21 +113,32 @@ export class Reconciler {
     this.writtenFrom.delete(`${namespace}/${name}`);
     const log = this.deps.log.child({ canary: `${namespace}/${name}` });
     const validation = validateCanary(raw);
+    // A Canary refused because another holds its target never touched the target: it has nothing to
+    // revert, and reverting would undo the other Canary's work.
+    const owns = validation.ok && this.targetClash(validation.canary, validation.spec) === undefined;
     if (raw.metadata?.deletionTimestamp)
-      return this.finalize(raw, validation.ok ? validation : undefined, log);
+      return this.finalize(raw, validation.ok && owns ? validation : undefined, log);
     if (!validation.ok) {
-      await this.reportInvalid(raw, formatProblems(validation.problems), log);
-      return { requeueAfterMs: undefined };
+      const told = await this.reportInvalid(raw, formatProblems(validation.problems), log);
+      return { requeueAfterMs: told ? undefined : REPORT_RETRY_MS };
     }
-    // The finalizer exists only while revertOnDeletion asks for it; adding or removing it is its own
-    // write, and the watch event it causes brings us back here.
-    const wantsFinalizer = validation.spec.revertOnDeletion;
+    // The finalizer exists only while revertOnDeletion asks for it (and the Canary holds its target);
+    // adding or removing it is its own write, and the watch event it causes brings us back here.
+    const wantsFinalizer = validation.spec.revertOnDeletion && owns;
     if (wantsFinalizer !== hasFinalizer(raw)) {
       const others = (raw.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
       await setFinalizers(this.deps.clients, raw, wantsFinalizer ? [...others, FINALIZER] : others);
       return { requeueAfterMs: undefined };
     }
-    return this.reconcileValid(raw, validation.canary, validation.spec, log);
+    const key = keyFor({ namespace, name });
+    const abort = new AbortController();
+    if (this.cancelled) abort.abort();
+    this.inflight.set(key, abort);
+    try {
+      return await this.reconcileValid(raw, validation.canary, validation.spec, log, abort.signal);
+    } finally {
+      if (this.inflight.get(key) === abort) this.inflight.delete(key);
+    }
   }
 
   private async finalize(
@@ -153,181 +190,144 @@ export class Reconciler {
     canary: Canary,
     spec: EffectiveSpec,
     log: Logger,
+    signal: AbortSignal,
   ): Promise<ReconcileResult> {
-    const { cache, applier } = this.deps;
+    const { cache, clients, reporter } = this.deps;
     const now = this.deps.now?.() ?? new Date();
     const ref = { name: canary.metadata.name ?? "", namespace: canary.metadata.namespace ?? "default" };
     const status: CanaryStatus = canary.status ?? {};
+
+    // 1. Observe, then finish what the recorded status asks for (a crash may have cut the last reconcile
+    //    short right after recording it). If the world cannot follow, nothing new is decided.
     const secretNames = targetSecretNames(cache, canary, spec);
-    const secrets = await readSecrets(this.deps.clients, ref.namespace, secretNames);
-    const obs = observe(cache, secrets, canary, spec, now);
-
-    // 1. Make the world match the status we hold before deciding anything new: if routing is blocked
-    //    (a VirtualService someone else owns, a target without a selector label), nothing advances.
+    const obs = observe(cache, await readSecrets(clients, ref.namespace, secretNames), canary, spec, now);
     const notes: string[] = [...obs.warnings];
-    const currentRouting = routingEnabled(status)
-      ? canonicalJson({ routing: desiredRouting(spec, status), cookies: statusCookies(canary) })
-      : undefined;
-    let blocked = await this.blockedReason(async () => {
-      if (routingEnabled(status))
-        notes.push(
-          ...(await applier.ensureRouting(
-            canary,
-            spec,
-            obs,
-            desiredRouting(spec, status),
-            statusCookies(canary),
-          )),
-        );
+    let obstacle = this.targetClash(canary, spec);
+    obstacle ??= await this.attempt(async () => {
+      notes.push(...(await this.converger.converge(canary, spec, obs, status)));
     });
-    let decision: Decision | undefined;
-    if (blocked === undefined) {
-      // The core asks for what it needs (metric checks, webhook gates) and decides again with the answers.
-      let world = obs.world;
-      decision = decide(ref, spec, status, world);
-      for (let pass = 0; pass < 4 && (decision.needsAnalysis || decision.needsHooks.length > 0); pass++) {
-        const asked = decision;
-        const payload = hookPayload(ref, status, obs.world.target?.revision);
-        const [analysis, answers] = await Promise.all([
-          asked.needsAnalysis ? this.analyse(ref, spec) : Promise.resolve(world.analysis),
-          Promise.all(
-            asked.needsHooks.map(
-              async (type) => [type, await callHooks(spec.analysis.webhooks, type, payload)] as const,
-            ),
-          ),
-        ]);
-        world = { ...world, analysis, hooks: { ...world.hooks, ...Object.fromEntries(answers) } };
-        decision = decide(ref, spec, status, world);
-      }
-      // 2. One-off actions, then routes and scale for the next status. Status is written last, fenced by
-      //    resourceVersion: a crash in between repeats idempotent work, never skips it.
-      // Session affinity: the run's cookies are minted when the canary first gets traffic and kept in
-      // status, so a restarted controller keeps pinning the same users.
-      const routing = desiredRouting(spec, decision.status);
-      const cookies = nextSessionCookies(
-        { spec: canary.spec, status: decision.status },
-        routing.canaryWeight,
-      );
-      if (spec.analysis.sessionAffinity)
-        decision = { ...decision, status: withCookies(decision.status, cookies) };
-      const chosen = decision;
-      blocked = await this.blockedReason(async () => {
-        for (const action of chosen.actions) {
-          if (action.kind === "create-primary") await applier.createPrimary(canary, spec, obs);
-          else if (action.kind === "promote") await applier.promote(canary, spec, obs);
-          else await this.notifyPostRollout(ref, chosen.status, obs, spec, log);
-        }
-        if (routingEnabled(chosen.status)) {
-          const autoscaler = await applier.ensurePrimaryAutoscaler(canary, spec);
-          if (autoscaler) notes.push(autoscaler);
-          // Usually the decision keeps the routes as they were: they were just made right, so skip the
-          // second pass (it would only compare against a cache that has not seen the first pass's writes).
-          if (canonicalJson({ routing, cookies }) !== currentRouting) {
-            notes.push(...(await applier.ensureRouting(canary, spec, obs, routing, cookies)));
-          }
-        }
-        await applier.scaleCanary(spec, obs, desiredCanaryScale(chosen.status));
-      });
-    }
-    // Blocked: keep the status we had (no step taken) and say why in the Ready condition.
-    const base = blocked === undefined && decision ? decision.status : status;
-    const next: CanaryStatus = {
-      ...base,
-      observedGeneration: canary.metadata.generation,
-      conditions: withCondition(
-        base.conditions,
-        blocked
-          ? { type: READY, status: "False", reason: "Blocked", message: blocked }
-          : {
-              type: READY,
-              status: "True",
-              reason: "Reconciled",
-              message: notes.join("; ") || "spec is valid; routes and workloads reconciled",
-            },
+
+    // 2. Decide (pure core), answering what it asks for.
+    const decision =
+      obstacle === undefined
+        ? await decideWithAnswers(canary, ref, spec, status, obs.world, this.answers(ref, spec, obs, signal))
+        : undefined;
+
+    // 3. Record the intent before acting on it: a step exists once it is in status, and the world only
+    //    ever follows status, so a failed write (409) or a crash never leaves routes ahead of it.
+    const intent = (before: CanaryStatus, d: Decision | undefined, o: Obstacle | undefined) =>
+      composeIntent({
+        before,
+        decision: d,
+        obstacle: o,
+        notes,
+        generation: canary.metadata.generation,
+        reportedSeq: reporter.reportedUpTo(canary),
         now,
-      ),
-    };
+      });
+    let recorded = intent(status, decision, obstacle);
+    let stored = await writeStatus(clients, raw, recorded);
+    if (stored) this.writtenFrom.set(keyFor(ref), raw.metadata?.resourceVersion ?? "");
 
-    const written = await writeStatus(this.deps.clients, raw, next);
-    if (written) this.writtenFrom.set(`${ref.namespace}/${ref.name}`, raw.metadata?.resourceVersion ?? "");
-    await this.deps.reporter.report(
-      canary,
-      spec,
-      status,
-      decision && blocked === undefined ? decision : undefined,
-      blocked,
-      notes,
-    );
+    // 4. Act: make the world match the recorded status. If it cannot, say so; the next reconcile's
+    //    step 1 tries again, and nothing advances until it succeeds.
+    if (decision !== undefined && obstacle === undefined) {
+      obstacle = await this.attempt(async () => {
+        await this.converger.converge(canary, spec, obs, recorded, status);
+      });
+      if (obstacle !== undefined) {
+        recorded = intent(recorded, undefined, obstacle);
+        stored = (await writeStatus(clients, stored ?? raw, recorded)) ?? stored;
+      }
+    }
 
-    this.recordMetrics(ref, next);
+    // 5. Tell people: the decision log in what was just stored.
+    const told = await reporter.drain(canary, spec, recorded, signal);
+
+    this.recordMetrics(ref, recorded);
     const logLine = {
-      phase: next.phase,
-      weight: next.canaryWeight,
-      failedChecks: next.failedChecks,
-      written,
+      phase: recorded.phase,
+      weight: recorded.canaryWeight,
+      failedChecks: recorded.failedChecks,
+      written: stored !== undefined,
     };
-    const reason = blocked ?? decision?.reason ?? "";
-    if ((decision?.events.length ?? 0) > 0 || blocked) log.info(logLine, reason);
+    const reason = obstacle?.message ?? decision?.reason ?? "";
+    if ((decision?.events.length ?? 0) > 0 || obstacle) log.info(logLine, reason);
     else log.debug(logLine, reason);
     // Secrets are not watched: a target that uses some is looked at every interval, as Flagger does.
-    const requeue = blocked
+    const requeue = obstacle
       ? BLOCKED_REQUEUE_MS
       : (decision?.requeueAfterMs ?? (secretNames.length > 0 ? spec.analysis.intervalMs : undefined));
-    return { requeueAfterMs: requeue };
+    return { requeueAfterMs: told ? requeue : Math.min(requeue ?? REPORT_RETRY_MS, REPORT_RETRY_MS) };
   }
 
-  /** post-rollout hooks are told the outcome; their answer changes nothing, a failure is only logged. */
-  private async notifyPostRollout(
+  /** A second Canary on a Deployment that another already manages is refused, naming the first. */
+  private targetClash(canary: Canary, spec: EffectiveSpec): Obstacle | undefined {
+    const holder = targetHeldBy(canary, this.deps.cache.canaries.list(canary.metadata.namespace));
+    if (holder === undefined) return undefined;
+    return {
+      reason: "Blocked",
+      message: `Deployment ${spec.targetRef.name} is already the target of Canary ${holder.metadata?.name ?? ""} (created first): a Deployment can have one Canary; delete one of them or point spec.targetRef.name at another Deployment`,
+    };
+  }
+
+  private answers(
     ref: { name: string; namespace: string },
-    next: CanaryStatus,
-    obs: Observation,
     spec: EffectiveSpec,
-    log: Logger,
-  ): Promise<void> {
-    const result = await callHooks(
-      spec.analysis.webhooks,
-      "post-rollout",
-      hookPayload(ref, next, obs.world.target?.revision),
-    );
-    if (!result.ok) log.warn({ hooks: result.message }, "post-rollout webhook failed");
+    obs: Observation,
+    signal: AbortSignal,
+  ): Answers {
+    return {
+      analyse: () => this.analyse(ref, spec, signal),
+      hooks: (type, status) =>
+        callHooks(spec.analysis.webhooks, type, hookPayload(ref, status, obs.world.target?.revision), {
+          signal,
+        }),
+    };
   }
 
-  /** Runs `work`; a BlockedError (or a target Serin cannot build from) becomes the reason, anything else propagates. */
-  private async blockedReason(work: () => Promise<void>): Promise<string | undefined> {
+  /**
+   * Runs `work`. What only the user can fix (an object someone else owns, a target Serin cannot build
+   * from) or what the API refuses outright (a name it rejects, a missing permission) becomes an obstacle
+   * with its reason; anything transient (409, 429, 5xx, the network) propagates for a backoff retry.
+   */
+  private async attempt(work: () => Promise<void>): Promise<Obstacle | undefined> {
     try {
       await work();
       return undefined;
     } catch (err) {
-      if (err instanceof BlockedError || err instanceof WorkloadError) return err.message;
+      if (err instanceof BlockedError || err instanceof WorkloadError)
+        return { reason: "Blocked", message: err.message };
+      if (isRefusal(statusCode(err)))
+        return { reason: "Rejected", message: `the API server refused a write: ${describeError(err)}` };
       throw err;
     }
-  }
-
-  private prometheusFor(address: string | undefined): PrometheusClient {
-    if (!address) return this.deps.prometheus;
-    let client = this.prometheusClients.get(address);
-    if (client === undefined) {
-      client = new PrometheusClient({ address });
-      this.prometheusClients.set(address, client);
-    }
-    return client;
   }
 
   private async analyse(
     ref: { name: string; namespace: string },
     spec: EffectiveSpec,
+    signal: AbortSignal,
   ): Promise<MetricResult[]> {
-    const { cache } = this.deps;
+    const { cache, clients } = this.deps;
     const analysis = await runMetricChecks({
       name: ref.name,
       namespace: ref.namespace,
       spec,
       // spec.metricsServer overrides the controller's --metrics-server for this Canary, as in Flagger.
-      defaultPrometheus: this.prometheusFor(spec.source.metricsServer),
+      defaultPrometheus: spec.source.metricsServer
+        ? this.prometheusClients.get({ address: spec.source.metricsServer })
+        : this.deps.prometheus,
       findTemplate: (ns, n) => {
         const parsed = MetricTemplateSchema.safeParse(cache.metricTemplates.get(n, ns));
         return parsed.success ? parsed.data : undefined;
       },
+      // MetricTemplate provider.secretRef: read on demand, like the target's Secrets.
+      readSecret: async (ns, n) => {
+        const secret = (await readSecrets(clients, ns, [n])).get(n);
+        return secret ? decodeSecretData(secret) : undefined;
+      },
+      signal,
     });
     for (const r of analysis) {
       this.deps.metrics.analysisChecks.inc({
@@ -339,24 +339,27 @@ export class Reconciler {
     return analysis;
   }
 
-  private async reportInvalid(raw: KubernetesObject, message: string, log: Logger): Promise<void> {
+  /** Ready=False InvalidSpec and its Warning Event; false while the Event is still to be sent. */
+  private async reportInvalid(raw: KubernetesObject, message: string, log: Logger): Promise<boolean> {
     const status = ((raw as { status?: CanaryStatus }).status ?? {}) as CanaryStatus;
-    const before = status.conditions?.find((c) => c.type === READY);
-    if (before?.status === "False" && before.reason === "InvalidSpec" && before.message === message) return;
-    const now = this.deps.now?.() ?? new Date();
-    const next: CanaryStatus = {
-      ...status,
-      observedGeneration: raw.metadata?.generation,
-      conditions: withCondition(
-        status.conditions,
-        { type: READY, status: "False", reason: "InvalidSpec", message },
-        now,
-      ),
+    const owner = {
+      metadata: { name: raw.metadata?.name, namespace: raw.metadata?.namespace, uid: raw.metadata?.uid },
     };
+    const before = status.conditions?.find((c) => c.type === READY);
+    const next = composeIntent({
+      before: status,
+      decision: undefined,
+      obstacle: { reason: "InvalidSpec", message },
+      notes: [],
+      generation: raw.metadata?.generation,
+      reportedSeq: this.deps.reporter.reportedUpTo(owner),
+      now: this.deps.now?.() ?? new Date(),
+    });
     await writeStatus(this.deps.clients, raw, next);
-    const involved = involvedObject(API_VERSION, CANARY_KIND, raw.metadata);
-    await this.deps.events.record(involved, "Warning", "InvalidSpec", message);
-    log.warn({ problems: message }, "invalid Canary spec; left alone until it is fixed");
+    const told = await this.deps.reporter.drain(owner, undefined, next);
+    if (before?.message !== message)
+      log.warn({ problems: message }, "invalid Canary spec; left alone until it is fixed");
+    return told;
   }
 
   private recordMetrics(ref: { name: string; namespace: string }, status: CanaryStatus): void {

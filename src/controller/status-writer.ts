@@ -7,16 +7,17 @@ import { canonicalJson } from "../workload/pod-template-hash.js";
 /**
  * Writes status through the /status subresource with the resourceVersion the decision was based on:
  * a concurrent change (a new image, a user edit) makes it fail with 409, and the reconcile reruns on
- * the fresh object instead of overwriting it. Returns false when nothing needed writing.
+ * the fresh object instead of overwriting it. Returns the stored object, or undefined when nothing
+ * needed writing.
  */
 export async function writeStatus(
   clients: KubeClients,
   raw: KubernetesObject,
   next: CanaryStatus,
-): Promise<boolean> {
+): Promise<KubernetesObject | undefined> {
   const current = (raw as { status?: unknown }).status;
-  if (canonicalJson(current ?? {}) === canonicalJson(next)) return false;
-  await clients.custom.replaceNamespacedCustomObjectStatus({
+  if (canonicalJson(current ?? {}) === canonicalJson(next)) return undefined;
+  const stored: unknown = await clients.custom.replaceNamespacedCustomObjectStatus({
     group: GROUP,
     version: VERSION,
     plural: CANARY_PLURAL,
@@ -24,5 +25,5 @@ export async function writeStatus(
     name: raw.metadata?.name ?? "",
     body: { ...raw, status: next },
   });
-  return true;
+  return stored as KubernetesObject;
 }

@@ -19,6 +19,8 @@ export const WAIT_REQUEUE_MS = 5_000;
 
 const IDLE_PHASES: readonly CanaryPhase[] = ["Initialized", "Succeeded", "Failed", "Waiting"];
 const ANALYSIS_PHASES: readonly CanaryPhase[] = ["Progressing", "WaitingPromotion"];
+/** Phases in which the target serves (or is about to serve) traffic as the canary. */
+const RUN_PHASES: readonly CanaryPhase[] = ["Waiting", "Progressing", "WaitingPromotion", "Promoting"];
 
 interface Ctx {
   ref: CanaryRef;
@@ -78,36 +80,62 @@ export function decide(
   const ctx: Ctx = { ref, spec, status, world, now: world.now, id: `${ref.name}.${ref.namespace}` };
   const phase = status.phase ?? "";
 
-  if (world.target === undefined) {
-    const reason = `target Deployment ${spec.targetRef.name}.${ref.namespace} not found: create it or fix spec.targetRef.name`;
-    return decision({
-      status: note(status, reason, ctx.now),
-      reason,
-      // Said once, not at every resync: the condition keeps saying it.
-      events: promotedMessage(status) === reason ? [] : [warning("TargetNotFound", reason)],
-    });
-  }
+  if (world.target === undefined) return targetMissing(ctx);
   if (spec.suspend) {
     const reason = "spec.suspend is true: analysis paused, routes and scale left as they are";
     return decision({ status: note(status, reason, ctx.now), reason });
   }
   if (phase === "" || phase === "Initializing") return initialize(ctx);
-  if (world.primary === undefined) {
-    const reason = `primary Deployment ${spec.names.primaryWorkload}.${ref.namespace} is missing: re-initializing from ${spec.targetRef.name}`;
-    return decision({
-      status: step(status, { phase: "Initializing", canaryWeight: 0 }, reason, ctx.now),
-      reason,
-      actions: [{ kind: "create-primary" }],
-      events: [warning("PrimaryMissing", reason)],
-      requeueAfterMs: WAIT_REQUEUE_MS,
-    });
-  }
+  if (world.primary === undefined) return primaryMissing(ctx);
   if (IDLE_PHASES.includes(phase)) return idle(ctx);
   if (ANALYSIS_PHASES.includes(phase)) return analyse(ctx);
   if (phase === "Promoting") return promoting(ctx);
   if (phase === "Finalising") return finalise(ctx);
   const reason = `phase ${phase}: nothing to do`;
   return decision({ status, reason });
+}
+
+/**
+ * The target is gone. Mid-run, its share of traffic would go nowhere: the run ends now with all traffic
+ * on the primary. A promotion already copied to the primary finishes (it passed analysis); one not yet
+ * copied cannot be, since the tested template went with the target.
+ */
+function targetMissing(ctx: Ctx): Decision {
+  const { spec, status, world, ref, now } = ctx;
+  const phase = status.phase ?? "";
+  const gone = `target Deployment ${spec.targetRef.name}.${ref.namespace} not found`;
+  const promotionCopied = world.primary !== undefined && world.primary.revision === status.lastAppliedSpec;
+  if (phase === "Finalising" || (phase === "Promoting" && promotionCopied)) {
+    return phase === "Finalising"
+      ? finalise(ctx)
+      : promoting({ ...ctx, status: { ...status, canaryWeight: 0 } });
+  }
+  if (RUN_PHASES.includes(phase)) {
+    return rollback(ctx, `${gone} during the run: all traffic is back on ${spec.names.primaryWorkload}`);
+  }
+  const reason = `${gone}: create it or fix spec.targetRef.name`;
+  return decision({
+    status: note(status, reason, now),
+    reason,
+    // Said once, not at every resync: the condition keeps saying it.
+    events: promotedMessage(status) === reason ? [] : [warning("TargetNotFound", reason)],
+  });
+}
+
+/**
+ * The primary was deleted after initialization. The shell re-creates it from the last promoted revision
+ * it recorded (never from the target, which may hold the revision under test); until it is back and
+ * ready nothing advances, and the run then continues where it was.
+ */
+function primaryMissing(ctx: Ctx): Decision {
+  const { spec, status, ref, now } = ctx;
+  const reason = `primary Deployment ${spec.names.primaryWorkload}.${ref.namespace} is missing: restoring it on the last promoted revision ${status.lastPromotedSpec ?? "(unknown)"}; the run holds until it is ready`;
+  return decision({
+    status: note(status, reason, now),
+    reason,
+    events: promotedMessage(status) === reason ? [] : [warning("PrimaryMissing", reason)],
+    requeueAfterMs: WAIT_REQUEUE_MS,
+  });
 }
 
 function initialize(ctx: Ctx): Decision {
@@ -124,7 +152,6 @@ function initialize(ctx: Ctx): Decision {
         now,
       ),
       reason,
-      actions: [{ kind: "create-primary" }],
       events: status.phase === "Initializing" ? [] : [normal("Synced", `Initializing ${id}: ${reason}`)],
       requeueAfterMs: WAIT_REQUEUE_MS,
     });
@@ -144,6 +171,9 @@ function initialize(ctx: Ctx): Decision {
     });
   }
   const reason = `Initialization done! ${id}`;
+  // The primary runs what it was created from; if the target changed since, that change is a new
+  // revision to analyse, not something to call promoted.
+  const baseline = world.primary.revision ?? target.revision;
   return decision({
     status: step(
       status,
@@ -152,8 +182,8 @@ function initialize(ctx: Ctx): Decision {
         canaryWeight: 0,
         failedChecks: 0,
         iterations: 0,
-        lastAppliedSpec: target.revision,
-        lastPromotedSpec: target.revision,
+        lastAppliedSpec: baseline,
+        lastPromotedSpec: baseline,
         trackedConfigs: target.trackedConfigs,
       },
       reason,
@@ -272,12 +302,11 @@ function promote(ctx: Ctx, why: string, extra: Partial<CanaryStatus> = {}): Deci
       requeueAfterMs: spec.analysis.intervalMs,
     });
   }
+  // The shell copies the template while the phase is Promoting (see converge.ts), after recording it.
   const reason = `${why}: copying ${spec.targetRef.name}.${ref.namespace} template spec to ${spec.names.primaryWorkload}.${ref.namespace}`;
-  const actions: EdgeAction[] = [{ kind: "promote" }];
   return decision({
     status: step(status, { ...extra, phase: "Promoting" }, reason, now),
     reason,
-    actions,
     events: [normal("Promoting", reason)],
     requeueAfterMs: WAIT_REQUEUE_MS,
   });
@@ -429,6 +458,14 @@ function promoting(ctx: Ctx): Decision {
   if (primary === undefined) throw new Error("unreachable: checked by decide()");
   // The cache may not show our template change yet: a primary still on the old revision is not "done".
   const promotedSeen = primary.revision === undefined || primary.revision === status.lastAppliedSpec;
+  // The tested template can only be copied from the target while the target still holds it.
+  if (
+    !promotedSeen &&
+    ctx.world.target !== undefined &&
+    ctx.world.target.revision !== status.lastAppliedSpec
+  ) {
+    return startRun(ctx, `New revision detected before ${id} was promoted! Restarting analysis`, true);
+  }
   if (!promotedSeen || !primary.readiness.ready) {
     const why = promotedSeen ? primary.readiness.message : "the promoted template has not reached it yet";
     const reason = `waiting for ${spec.names.primaryWorkload} to roll out the promoted template: ${why}`;

@@ -1,14 +1,13 @@
 import type { CanaryStatus } from "../api/canary.js";
 import type { GateHook } from "./world.js";
 
-/** One-off changes the shell performs before writing the next status (idempotent: safe to repeat). */
+/**
+ * Notifications a decision asks for. Changes to the world are not actions: the shell derives them
+ * from the recorded status (routes, scale, the primary's template), so a crash never skips one.
+ */
 export type EdgeAction =
-  /** create `<target>-primary` as a copy of the target */
-  | { kind: "create-primary" }
-  /** copy the target's pod template (and tracked configs) to the primary */
-  | { kind: "promote" }
   /** notify the post-rollout hooks (their answers change nothing) */
-  | { kind: "post-rollout" };
+  { kind: "post-rollout" };
 
 export interface CanaryEvent {
   type: "Normal" | "Warning";

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { CoreV1Api, CoreV1Event } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { describeError } from "./client.js";
+import { describeError, isConflict } from "./client.js";
 
 export interface InvolvedObject {
   apiVersion: string;
@@ -46,14 +46,18 @@ export class EventRecorder {
     type: "Normal" | "Warning",
     reason: string,
     message: string,
-  ): Promise<void> {
+    /** a name that identifies this very event: recording it again (after a crash) is a no-op */
+    idempotentName?: string,
+  ): Promise<boolean> {
     const now = new Date();
     const key = `${obj.namespace}/${obj.name}/${obj.uid ?? ""}/${type}/${reason}/${message}`;
-    const seen = this.recent.get(key);
+    const seen = idempotentName === undefined ? this.recent.get(key) : undefined;
     const fresh = seen === undefined || now.getTime() - seen.at > 600_000;
-    const name = fresh
-      ? `${obj.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`
-      : seen.name;
+    const name =
+      idempotentName ??
+      (fresh
+        ? `${obj.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`
+        : seen.name);
     const count = fresh ? 1 : seen.count + 1;
     const first = fresh ? now.toISOString() : seen.first;
     const event: CoreV1Event = {
@@ -80,10 +84,13 @@ export class EventRecorder {
       else await this.core.replaceNamespacedEvent({ name, namespace: obj.namespace, body: event });
       this.recent.set(key, { name, count, first, at: now.getTime() });
       this.prune(now.getTime());
+      return true;
     } catch (err) {
-      // An event is a courtesy; losing one must never fail a reconcile.
+      if (idempotentName !== undefined && isConflict(err)) return true; // recorded before a crash
+      // Never fails a reconcile; the caller decides whether to try again (see reporter.ts).
       this.log.warn({ err: describeError(err), reason }, "could not record event");
       this.recent.delete(key);
+      return false;
     }
   }
 

@@ -1,5 +1,7 @@
 import { type KubernetesListObject, type KubernetesObject, makeInformer } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { clampDelay } from "../net/timers.js";
+import { reconnectDelay, retryAfterMs } from "./backoff.js";
 import type { KubeClients } from "./client.js";
 import { describeError } from "./client.js";
 
@@ -19,19 +21,27 @@ export type Handler<T> = (obj: T, old?: T) => void;
 
 /**
  * client-node's informer (list + watch + cache) made resilient: it relists on 410 by itself, but any
- * other error stops it, so we restart it with capped exponential backoff. Handlers only enqueue keys.
+ * other error stops it, so we restart it at once with a short jittered backoff (backoff.ts: 200 ms
+ * doubling to 5 s, at least a Retry-After capped at 5 s). Handlers only enqueue keys.
  */
+/** At most one recovery announcement per informer in this window (each one reconciles every Canary). */
+const RECOVERY_ANNOUNCE_GAP_MS = 10_000;
+
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informer;
   private readonly handlers: Array<{ onChange: Handler<T>; onDelete: Handler<T> }> = [];
+  private readonly recoveredHandlers: Array<() => void> = [];
+  /** when the last recovery was announced: a watch that fails right after every list must not make a storm */
+  private lastRecoveredAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
+  /** an intentional stop/start (the watchdog relist) is under way: restarts wait for it */
   private relisting = false;
   synced = false;
   private lastListOk = false;
-  private lastListError = "";
+  private lastListError: unknown;
 
   constructor(
     clients: KubeClients,
@@ -52,7 +62,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         this.failures = 0;
         return result;
       } catch (err) {
-        this.lastListError = describeError(err);
+        this.lastListError = err;
         throw err;
       }
     };
@@ -68,6 +78,14 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.handlers.push({ onChange, onDelete });
   }
 
+  /**
+   * Called when the watch is back after a failure (its relist succeeded): reconciles that failed while
+   * the API server was away can run again now instead of waiting out their backoff.
+   */
+  onRecovered(handler: () => void): void {
+    this.recoveredHandlers.push(handler);
+  }
+
   get(name: string, namespace?: string): T | undefined {
     return this.informer.get(name, namespace);
   }
@@ -78,12 +96,12 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   /** Resolves once a list has succeeded and filled the cache; retries with backoff until then. */
   async start(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
+    for (let attempt = 1; !this.stopped; attempt++) {
       await this.informer.start().catch(() => undefined);
       if (this.lastListOk) break;
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
+      const delay = this.nextDelay(attempt, this.lastListError);
       this.log.warn(
-        { informer: this.spec.name, err: this.lastListError, retryInMs: delay },
+        { informer: this.spec.name, err: describeError(this.lastListError), retryInMs: delay },
         "initial list failed; retrying",
       );
       await new Promise((r) => setTimeout(r, delay));
@@ -109,19 +127,20 @@ export class ResilientInformer<T extends KubernetesObject> {
   private scheduleRelist(): void {
     if (this.stopped || this.spec.relistPeriodMs === 0) return;
     const period = this.spec.relistPeriodMs ?? 600_000;
-    const delay = period * (0.9 + Math.random() * 0.2);
+    const delay = clampDelay(period * (0.9 + Math.random() * 0.2));
     this.relistTimer = setTimeout(() => {
       void (async () => {
         if (this.stopped) return;
-        // Aborting the old watch makes client-node report an error; it is ours, not a failure.
-        this.relisting = true;
-        try {
-          await this.informer.stop();
-          await this.informer.start().catch(() => undefined);
-        } finally {
-          setTimeout(() => {
+        // A pending restart re-opens the watch anyway; two concurrent starts would leak a watch.
+        if (this.restartTimer === undefined) {
+          // Aborting the old watch makes client-node report an AbortError; restart() ignores those.
+          this.relisting = true;
+          try {
+            await this.informer.stop();
+            await this.informer.start().catch(() => undefined);
+          } finally {
             this.relisting = false;
-          }, 1_000).unref?.();
+          }
         }
         this.scheduleRelist();
       })();
@@ -141,26 +160,47 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
   }
 
+  private nextDelay(failures: number, err: unknown): number {
+    return clampDelay(reconnectDelay({ failures, retryAfterMs: retryAfterMs(err), random: Math.random() }));
+  }
+
   /**
-   * Recovery after the informer reported an error and stopped. Not while start() is still retrying
-   * its first list (it owns that), not for aborts (only we abort, when re-opening on purpose), and
-   * one pending restart at a time: calling start() on a running informer would abort its live watch.
+   * Recovery after the informer reported an error and stopped: scheduled the moment the error is
+   * seen. Not while start() is still retrying its first list (it owns that), not for aborts (only we
+   * abort, when re-opening on purpose), and one pending restart at a time: calling start() on a
+   * running informer would abort its live watch.
    */
   private restart(err: unknown): void {
-    if (this.stopped || this.relisting || !this.synced || this.restartTimer !== undefined) return;
+    if (this.stopped || !this.synced || this.restartTimer !== undefined) return;
     if (err instanceof Error && (err.name === "AbortError" || /aborted/i.test(err.message))) return;
     this.failures += 1;
-    const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+    const delay = this.nextDelay(this.failures, err);
     this.log.warn(
       { informer: this.spec.name, err: describeError(err), retryInMs: delay },
       "watch failed; restarting",
     );
+    this.scheduleRestart(delay);
+  }
+
+  private scheduleRestart(delay: number): void {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopped) return;
+      // The watchdog is re-opening the watch right now: let it finish, then look again.
+      if (this.relisting) {
+        this.scheduleRestart(this.nextDelay(1, undefined));
+        return;
+      }
       this.informer.start().then(
         () => {
-          if (!this.lastListOk) this.restart(new Error("list failed"));
+          if (!this.lastListOk) {
+            this.restart(this.lastListError ?? new Error("list failed"));
+            return;
+          }
+          const now = Date.now();
+          if (now - this.lastRecoveredAt < RECOVERY_ANNOUNCE_GAP_MS) return;
+          this.lastRecoveredAt = now;
+          for (const h of this.recoveredHandlers) h();
         },
         (e: unknown) => this.restart(e),
       );

@@ -3,6 +3,7 @@
 // the renew deadline. Writes carry resourceVersion, so of two candidates only one wins (the other gets 409).
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { clampDelay } from "../net/timers.js";
 import { describeError, isConflict, isNotFound } from "./client.js";
 
 export interface LeaderElectionOptions {
@@ -14,7 +15,8 @@ export interface LeaderElectionOptions {
   retryPeriodSeconds?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Clamped: a misconfigured period above 2^31-1 ms would otherwise make Node fire after 1 ms.
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, clampDelay(ms)));
 
 export class LeaderElector {
   private readonly api: CoordinationV1Api;
@@ -40,6 +42,8 @@ export class LeaderElector {
   /** Resolves once this instance leads; then keeps renewing and calls onLost if it stops leading. */
   async acquire(onLost: () => void): Promise<void> {
     while (!this.stopped && !(await this.tryAcquireOrRenew())) await sleep(this.retryPeriod * 1000);
+    // Stopped while waiting (SIGTERM on a standby): never claim leadership on the way out.
+    if (this.stopped) return;
     this.leading = true;
     this.log.info(
       { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity },
@@ -70,7 +74,7 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.renewDeadline * 1000);
+      timer = setTimeout(() => resolve(false), clampDelay(this.renewDeadline * 1000));
     });
     try {
       return await Promise.race([this.attempt(), timeout]);

@@ -4,6 +4,11 @@
 // - addAfter() for "look again in N ms" (the per-canary analysis timer), keeping the earliest deadline;
 // - addRateLimited() for failures: per-key exponential backoff 5 ms .. 1000 s, with an overall token bucket
 //   (10 qps, burst 100) so a cluster-wide outage does not become a retry storm.
+// And one addition: fairness between namespaces. Keys ("namespace/name") wait in one FIFO per namespace,
+// get() serves the namespaces round-robin, and a namespace with `perNamespaceLimit` keys in flight is
+// skipped until one of them is done. Four Canaries whose webhooks hang can then hold at most their own
+// namespace's share of the workers, not every worker of the controller.
+import { clampDelay } from "../net/timers.js";
 
 export interface WorkQueueMetrics {
   depth(n: number): void;
@@ -18,14 +23,27 @@ export interface WorkQueueOptions {
   maxDelayMs?: number;
   qps?: number;
   burst?: number;
+  /** keys of one namespace processed at once (default: unlimited) */
+  perNamespaceLimit?: number;
   metrics?: WorkQueueMetrics;
   now?: () => number;
 }
 
+/** The namespace part of a "namespace/name" key ("" for keys without one). */
+export function namespaceOf(key: string): string {
+  const slash = key.indexOf("/");
+  return slash < 0 ? "" : key.slice(0, slash);
+}
+
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  /** queued keys per namespace, FIFO; a namespace is present only while it has queued keys */
+  private readonly queues = new Map<string, string[]>();
+  /** namespaces in the order get() serves them; the head is served next */
+  private readonly rotation: string[] = [];
+  private queued = 0;
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
+  private readonly inFlight = new Map<string, number>();
   private readonly waiters: Array<(key: string | undefined) => void> = [];
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly failures = new Map<string, number>();
@@ -33,6 +51,7 @@ export class WorkQueue {
   private readonly maxDelayMs: number;
   private readonly qps: number;
   private readonly burst: number;
+  private readonly perNamespaceLimit: number;
   private tokens: number;
   private lastRefill: number;
   private nextBucketSlot = 0;
@@ -45,6 +64,7 @@ export class WorkQueue {
     this.maxDelayMs = options.maxDelayMs ?? 1_000_000;
     this.qps = options.qps ?? 10;
     this.burst = options.burst ?? 100;
+    this.perNamespaceLimit = Math.max(1, options.perNamespaceLimit ?? Number.POSITIVE_INFINITY);
     this.tokens = this.burst;
     this.metrics = options.metrics ?? noMetrics;
     this.now = options.now ?? Date.now;
@@ -56,29 +76,27 @@ export class WorkQueue {
     this.metrics.added();
     this.dirty.add(key);
     if (this.processing.has(key)) return; // done() re-queues it
-    const waiter = this.waiters.shift();
-    if (waiter) waiter(key);
-    else {
-      this.queue.push(key);
-      this.metrics.depth(this.queue.length);
-    }
+    this.enqueue(key);
   }
 
-  /** Adds the key after `delayMs`; an earlier pending deadline for the same key wins. */
+  /** Adds the key after `delayMs` (clamped to what a Node timer can hold); an earlier pending deadline wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
-    if (delayMs <= 0) {
+    // NaN is a caller's bug: wait as long as a timer can rather than spin (watch events and the
+    // periodic resync still bring the key back sooner).
+    const delay = clampDelay(Number.isNaN(delayMs) ? Number.POSITIVE_INFINITY : delayMs);
+    if (delay <= 0) {
       this.add(key);
       return;
     }
-    const at = this.now() + delayMs;
+    const at = this.now() + delay;
     const pending = this.timers.get(key);
     if (pending && pending.at <= at) return;
     if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
-    }, delayMs);
+    }, delay);
     timer.unref?.();
     this.timers.set(key, { at, timer });
   }
@@ -104,31 +122,30 @@ export class WorkQueue {
   /** Resolves with the next key, or undefined once the queue shuts down. */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.queue.shift();
-    if (key !== undefined) {
-      this.metrics.depth(this.queue.length);
-      return Promise.resolve(this.take(key));
-    }
-    return new Promise((resolve) =>
-      this.waiters.push((k) => resolve(k === undefined ? undefined : this.take(k))),
-    );
+    const key = this.next();
+    if (key !== undefined) return Promise.resolve(this.take(key));
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   done(key: string): void {
-    this.processing.delete(key);
-    if (this.dirty.has(key) && !this.shuttingDown) {
-      // Added again while we worked on it: process the newer state (the key stays dirty until taken).
-      const waiter = this.waiters.shift();
-      if (waiter) waiter(key);
-      else {
-        this.queue.push(key);
-        this.metrics.depth(this.queue.length);
-      }
-    }
+    if (!this.processing.delete(key)) return;
+    const ns = namespaceOf(key);
+    const n = (this.inFlight.get(ns) ?? 1) - 1;
+    if (n > 0) this.inFlight.set(ns, n);
+    else this.inFlight.delete(ns);
+    // Added again while we worked on it: process the newer state (the key stays dirty until taken).
+    if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
+    else this.dispatch(); // a slot of this namespace is free: a waiting worker may take its next key
   }
 
+  /** Keys waiting to be handed out (not counting those in flight or behind a timer). */
   get length(): number {
-    return this.queue.length;
+    return this.queued;
+  }
+
+  /** Keys being processed per namespace (for tests and diagnostics). */
+  inFlightIn(namespace: string): number {
+    return this.inFlight.get(namespace) ?? 0;
   }
 
   shutDown(): void {
@@ -138,9 +155,53 @@ export class WorkQueue {
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 
+  private enqueue(key: string): void {
+    const ns = namespaceOf(key);
+    let q = this.queues.get(ns);
+    if (q === undefined) {
+      q = [];
+      this.queues.set(ns, q);
+      this.rotation.push(ns);
+    }
+    q.push(key);
+    this.queued++;
+    this.metrics.depth(this.queued);
+    this.dispatch();
+  }
+
+  /** Hands queued keys to waiting workers while both exist. */
+  private dispatch(): void {
+    while (this.waiters.length > 0) {
+      const key = this.next();
+      if (key === undefined) return;
+      this.waiters.shift()?.(this.take(key));
+    }
+  }
+
+  /** Removes and returns the next key: the first namespace in rotation below its limit, FIFO within it. */
+  private next(): string | undefined {
+    for (let i = 0; i < this.rotation.length; i++) {
+      const ns = this.rotation[i] ?? "";
+      if ((this.inFlight.get(ns) ?? 0) >= this.perNamespaceLimit) continue;
+      const q = this.queues.get(ns);
+      const key = q?.shift();
+      if (q === undefined || key === undefined) continue;
+      this.rotation.splice(i, 1);
+      // Served: go to the back of the rotation if it has more, so every namespace gets its turn.
+      if (q.length > 0) this.rotation.push(ns);
+      else this.queues.delete(ns);
+      this.queued--;
+      this.metrics.depth(this.queued);
+      return key;
+    }
+    return undefined;
+  }
+
   private take(key: string): string {
     this.dirty.delete(key);
     this.processing.add(key);
+    const ns = namespaceOf(key);
+    this.inFlight.set(ns, (this.inFlight.get(ns) ?? 0) + 1);
     return key;
   }
 

@@ -1,5 +1,9 @@
 import axios, { type AxiosInstance } from "axios";
-import { networkErrorDetail } from "../net/error-detail.js";
+import { agentsFor } from "../net/agents.js";
+import { startDeadline } from "../net/deadline.js";
+import { ABORTED, networkErrorDetail } from "../net/error-detail.js";
+import { redact } from "../net/redact.js";
+import { splitUserinfo } from "../net/url-credentials.js";
 
 /** A query answer reduced to what a threshold check needs: one number, or why there is none. */
 export type QueryAnswer = { ok: true; value: number } | { ok: false; error: string };
@@ -56,37 +60,84 @@ export function readAnswer(body: PrometheusResponse): QueryAnswer {
 }
 
 export interface PrometheusClientOptions {
+  /** http(s) URL; userinfo (http://user:pass@host) is used as basic auth and never printed */
   address: string;
+  /** per-query deadline (default 5 s), from sending the request to the last byte of the answer */
   timeoutMs?: number;
-  /** "Bearer ..." or "Basic ..." from a MetricTemplate provider secret */
+  /** "Bearer ..." or "Basic ..." from a MetricTemplate provider secret; wins over URL userinfo */
   authorization?: string;
+  /** MetricTemplate `spec.provider.headers`, one value per name (several joined with ", ") */
+  headers?: Readonly<Record<string, string>>;
+  /** MetricTemplate `spec.provider.insecureSkipVerify`: do not verify the server's TLS certificate */
+  insecureSkipVerify?: boolean;
 }
+
+export interface QueryOptions {
+  /** aborts the query (shutdown, lost leadership): the answer is a failure saying "aborted" */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+/** Prometheus answers to instant queries that reduce to one number are small; anything bigger is wrong. */
+const MAX_ANSWER_BYTES = 10 * 1024 * 1024;
 
 export class PrometheusClient {
   private readonly http: AxiosInstance;
+  /** the address as it may be printed: no userinfo, secret query parameters masked */
+  readonly address: string;
+  private readonly timeoutMs: number;
+  private readonly invalid: string | undefined;
 
-  constructor(readonly options: PrometheusClientOptions) {
+  constructor(options: PrometheusClientOptions) {
+    const split = splitUserinfo(options.address);
+    this.address = redact(split.address);
+    this.timeoutMs =
+      options.timeoutMs !== undefined && options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_QUERY_TIMEOUT_MS;
+    this.invalid = httpUrlProblem(split.address);
+    const authorization = options.authorization ?? split.authorization;
     this.http = axios.create({
-      baseURL: options.address.replace(/\/+$/, ""),
-      timeout: options.timeoutMs ?? 5_000,
-      headers: options.authorization ? { Authorization: options.authorization } : {},
+      baseURL: split.address.replace(/\/+$/, ""),
+      headers: { ...options.headers, ...(authorization ? { Authorization: authorization } : {}) },
       // 4xx/5xx bodies carry Prometheus' own error text: read them instead of throwing.
       validateStatus: () => true,
+      maxContentLength: MAX_ANSWER_BYTES,
+      // Our own deadline covers the whole exchange; axios' timeout is only an idle-socket timeout.
+      timeout: 0,
+      ...agentsFor(options.insecureSkipVerify === true),
     });
   }
 
-  async query(promql: string): Promise<QueryAnswer> {
+  async query(promql: string, options: QueryOptions = {}): Promise<QueryAnswer> {
+    if (this.invalid) return { ok: false, error: `Prometheus address ${this.address} ${this.invalid}` };
+    const deadline = startDeadline(this.timeoutMs, options.signal);
     try {
-      const res = await this.http.get<PrometheusResponse>("/api/v1/query", { params: { query: promql } });
+      const res = await this.http.get<PrometheusResponse>("/api/v1/query", {
+        params: { query: promql },
+        signal: deadline.signal,
+      });
       if (typeof res.data !== "object" || res.data === null) {
-        return { ok: false, error: `query failed: HTTP ${res.status} from ${this.options.address}` };
+        return { ok: false, error: `query failed: HTTP ${res.status} from ${this.address}` };
       }
-      return readAnswer(res.data);
+      const answer = readAnswer(res.data);
+      return answer.ok ? answer : { ok: false, error: redact(answer.error) };
     } catch (err) {
-      return {
-        ok: false,
-        error: `Prometheus ${this.options.address} unreachable: ${networkErrorDetail(err)}`,
-      };
+      if (deadline.parentAborted()) return { ok: false, error: `Prometheus ${this.address}: ${ABORTED}` };
+      const why = deadline.expired()
+        ? `timeout: no answer within ${this.timeoutMs} ms`
+        : networkErrorDetail(err);
+      return { ok: false, error: `Prometheus ${this.address} unreachable: ${why}` };
+    } finally {
+      deadline.dispose();
     }
+  }
+}
+
+/** Why an address cannot be queried, or undefined when it is an http(s) URL. */
+function httpUrlProblem(address: string): string | undefined {
+  try {
+    const { protocol } = new URL(address);
+    return protocol === "http:" || protocol === "https:" ? undefined : "is not an http(s) URL";
+  } catch {
+    return "is not a valid URL (expected e.g. http://prometheus.istio-system:9090)";
   }
 }

@@ -1,9 +1,15 @@
 import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
 
+/** A probe's answer; `message` is the body, so `curl /healthz` says what is wrong. */
+export interface ProbeResult {
+  ok: boolean;
+  message: string;
+}
+
 export interface Probes {
-  /** the process is alive and its loop turns */
-  healthy(): boolean;
+  /** the process is alive and its workers make progress (a failure makes the kubelet restart us) */
+  healthy(): ProbeResult;
   /** caches are synced (and, with leader election, this replica can act) */
   ready(): boolean;
 }
@@ -26,8 +32,14 @@ export function startHttpServer(address: string, registry: Registry, probes: Pro
       );
       return;
     }
-    if (path === "/healthz" || path === "/readyz") {
-      const ok = path === "/healthz" ? probes.healthy() : probes.ready();
+    if (path === "/healthz") {
+      const result = probes.healthy();
+      res.writeHead(result.ok ? 200 : 500, { "content-type": "text/plain" });
+      res.end(result.message);
+      return;
+    }
+    if (path === "/readyz") {
+      const ok = probes.ready();
       res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
       res.end(ok ? "ok" : "not ready");
       return;

@@ -7,6 +7,7 @@
 import type { V1Container, V1Service, V1ServicePort } from "@kubernetes/client-node";
 import type { Canary } from "../api/canary.js";
 import { DEFAULTS } from "../api/defaults.js";
+import { LABEL_VALUE_MAX, labelValueProblem } from "../api/names.js";
 import { managedAnnotations, ownerReferenceFor } from "./ownership.js";
 
 /** Flagger's default -selector-labels: the first of these found in spec.selector.matchLabels wins. */
@@ -46,7 +47,16 @@ export function selectTargetLabel(
 ): SelectorLabel | { error: string } {
   for (const label of selectorLabels) {
     const value = matchLabels?.[label];
-    if (value !== undefined) return { label, value };
+    if (value === undefined) continue;
+    // The primary's pods and Services carry "<value>-primary": a value the apiserver would refuse on
+    // every create is reported once, here, instead.
+    const why = labelValueProblem(primaryLabelValue(value));
+    if (why !== undefined) {
+      return {
+        error: `the primary's pods would be labelled ${label}: ${primaryLabelValue(value)}, which is not a valid label value (${why}): shorten the value of ${label} in spec.selector.matchLabels to at most ${LABEL_VALUE_MAX - PRIMARY_SUFFIX.length} characters`,
+      };
+    }
+    return { label, value };
   }
   return { error: `spec.selector.matchLabels must contain one of ${selectorLabels.join(", ")}` };
 }
@@ -128,6 +138,20 @@ export function buildServices(
 
 type CustomMetadata = { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined;
 
+/**
+ * spec.service.unmanagedMetadata (Flagger): label and annotation keys that other tools own on the
+ * generated Services. Serin leaves them out of what it writes, so it neither sets, overwrites nor
+ * removes them (Service updates are merge patches of the keys Serin writes).
+ */
+function withoutUnmanaged(
+  entries: Record<string, string>,
+  unmanaged: readonly string[] | undefined,
+): Record<string, string> {
+  if (unmanaged === undefined || unmanaged.length === 0) return entries;
+  const skip = new Set(unmanaged);
+  return Object.fromEntries(Object.entries(entries).filter(([key]) => !skip.has(key)));
+}
+
 function buildService(
   canary: Canary,
   name: string,
@@ -161,8 +185,14 @@ function buildService(
       name,
       namespace: canary.metadata.namespace,
       // Flagger labels each Service with <selector label>: <service name>, over the user's labels.
-      labels: { ...metadata?.labels, [selector.label]: name },
-      annotations: managedAnnotations(metadata?.annotations),
+      labels: withoutUnmanaged(
+        { ...metadata?.labels, [selector.label]: name },
+        svc.unmanagedMetadata?.labels,
+      ),
+      annotations: withoutUnmanaged(
+        managedAnnotations(metadata?.annotations),
+        svc.unmanagedMetadata?.annotations,
+      ),
       ownerReferences: [ownerReferenceFor(canary)],
     },
     spec,

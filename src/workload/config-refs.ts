@@ -18,7 +18,9 @@ import type {
 } from "@kubernetes/client-node";
 import type { Canary } from "../api/canary.js";
 import { ANNOTATIONS, FLAGGER_ANNOTATIONS } from "../api/constants.js";
+import { DNS1123_SUBDOMAIN_MAX } from "../api/names.js";
 import { includeByPrefix, ownerReferenceFor } from "../router/ownership.js";
+import { WorkloadError } from "./errors.js";
 
 export type ConfigKind = "configmap" | "secret";
 
@@ -214,8 +216,15 @@ export function buildPrimaryConfig(
   includeLabelPrefix: readonly string[] = [],
 ): ConfigObject {
   const meta = config.object.metadata;
+  const name = `${meta?.name ?? ""}${PRIMARY_CONFIG_SUFFIX}`;
+  if (name.length > DNS1123_SUBDOMAIN_MAX) {
+    const kind = config.kind === "configmap" ? "ConfigMap" : "Secret";
+    throw new WorkloadError(
+      `${kind} ${meta?.name} is used by the target, but its primary copy ${name} would have ${name.length} characters (Kubernetes allows ${DNS1123_SUBDOMAIN_MAX}): rename the ${kind} to at most ${DNS1123_SUBDOMAIN_MAX - PRIMARY_CONFIG_SUFFIX.length} characters`,
+    );
+  }
   const metadata: V1ObjectMeta = {
-    name: `${meta?.name ?? ""}${PRIMARY_CONFIG_SUFFIX}`,
+    name,
     namespace: meta?.namespace ?? canary.metadata.namespace,
     labels: includeByPrefix(meta?.labels, includeLabelPrefix),
     ownerReferences: [ownerReferenceFor(canary)],

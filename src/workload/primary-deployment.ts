@@ -7,6 +7,7 @@ import type { Canary } from "../api/canary.js";
 import { includeByPrefix, managedAnnotations, ownerReferenceFor } from "../router/ownership.js";
 import { primaryLabelValue, type SelectorLabel, selectTargetLabel } from "../router/services.js";
 import { applyPrimaryConfigs } from "./config-refs.js";
+import { WorkloadError } from "./errors.js";
 import { computeRevision } from "./pod-template-hash.js";
 
 /** On the primary's pod template: the revision it runs; changes force a rollout (Flagger: random flagger-id). */
@@ -20,9 +21,7 @@ const TARGET_ONLY_ANNOTATIONS = [
   DEPLOYMENT_REVISION_ANNOTATION, // the target's rollout counter, owned by the Deployment controller
 ];
 
-export class WorkloadError extends Error {
-  override name = "WorkloadError";
-}
+export { WorkloadError } from "./errors.js";
 
 export interface PrimaryDeploymentOptions {
   /** The target's selector label; computed with selectTargetLabel(selectorLabels) when absent. */

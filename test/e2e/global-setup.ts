@@ -2,6 +2,7 @@
 // scheduler, kwok), Serin's and Istio's CRDs, Prometheus, and the mesh simulator scraped by it.
 import type { TestProject } from "vitest/node";
 import { startEnvironment } from "../env/environment.js";
+import { startWorldAdmin } from "../env/world-admin.js";
 import { startMeshSimulator } from "../mesh/simulator.js";
 import { buildSerin } from "../support/serin-process.js";
 
@@ -13,6 +14,8 @@ declare module "vitest" {
     meshProxyUrl: string;
     meshMetricsUrl: string;
     envDir: string;
+    /** Fault injection: stop/start kube-apiserver and Prometheus (test/env/world-admin.ts). */
+    worldAdminUrl: string;
   }
 }
 
@@ -20,14 +23,28 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   buildSerin();
   const env = await startEnvironment({ keepDir: process.env.SERIN_KEEP_ENV === "1" });
-  const mesh = await startMeshSimulator({ kubeconfigPath: env.cluster.kubeconfigPath });
+  // A failed start must not leave the world's processes behind.
+  const mesh = await startMeshSimulator({ kubeconfigPath: env.cluster.kubeconfigPath }).catch(
+    async (err: unknown) => {
+      await env.stop();
+      throw err;
+    },
+  );
   env.prometheus.setTargets("mesh", [new URL(mesh.metricsUrl).host]);
+  const admin = await startWorldAdmin(env, (msg) => process.stdout.write(`${msg}\n`)).catch(
+    async (err: unknown) => {
+      await mesh.stop();
+      await env.stop();
+      throw err;
+    },
+  );
   project.provide("kubeconfig", env.cluster.kubeconfigPath);
   project.provide("serinKubeconfig", env.serinKubeconfigPath);
   project.provide("prometheusUrl", env.prometheus.url);
   project.provide("meshProxyUrl", mesh.proxyUrl);
   project.provide("meshMetricsUrl", mesh.metricsUrl);
   project.provide("envDir", env.dir);
+  project.provide("worldAdminUrl", admin.url);
   // The same facts as environment variables, for test files (and tools they spawn) that read those.
   Object.assign(process.env, {
     SERIN_KUBECONFIG: env.cluster.kubeconfigPath,
@@ -35,11 +52,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     SERIN_MESH_PROXY_URL: mesh.proxyUrl,
     SERIN_MESH_METRICS_URL: mesh.metricsUrl,
     SERIN_MESH_ADMIN_URL: mesh.adminUrl,
+    SERIN_WORLD_ADMIN_URL: admin.url,
   });
   process.stdout.write(
     `e2e environment ready in ${((Date.now() - started) / 1000).toFixed(1)}s (${env.dir})\n`,
   );
   return async () => {
+    await admin.close();
     await mesh.stop();
     await env.stop();
   };

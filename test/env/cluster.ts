@@ -18,6 +18,14 @@ export interface Cluster {
   readonly dir: string;
   readonly pki: Pki;
   kubectl(args: string[], input?: string): string;
+  /**
+   * Fault injection: stops kube-apiserver only (etcd, the controllers and kwok keep running and retry),
+   * with SIGTERM (graceful) or SIGKILL (crash). Idempotent.
+   */
+  stopApiServer(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts kube-apiserver again on the same address, with the same data; resolves once /readyz is ok. */
+  startApiServer(): Promise<void>;
+  apiServerRunning(): boolean;
   stop(): Promise<void>;
 }
 
@@ -66,35 +74,39 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     });
 
     const server = `https://127.0.0.1:${apiPort}`;
-    const apiserver = startProcess(
-      "kube-apiserver",
-      join(bin, "kube-apiserver"),
-      [
-        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        `--secure-port=${apiPort}`,
-        `--cert-dir=${join(dir, "apiserver-certs")}`,
-        `--tls-cert-file=${pki.serverCert}`,
-        `--tls-private-key-file=${pki.serverKey}`,
-        `--client-ca-file=${pki.caCert}`,
-        `--service-account-key-file=${pki.serviceAccountPub}`,
-        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-        "--api-audiences=https://kubernetes.default.svc.cluster.local",
-        "--authorization-mode=RBAC",
-        "--service-cluster-ip-range=10.96.0.0/16",
-        "--allow-privileged=true",
-        "--endpoint-reconciler-type=none",
-        "--v=1",
-      ],
-      logs,
-    );
+    const apiserverArgs = [
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(dir, "apiserver-certs")}`,
+      `--tls-cert-file=${pki.serverCert}`,
+      `--tls-private-key-file=${pki.serverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--service-account-key-file=${pki.serviceAccountPub}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      "--api-audiences=https://kubernetes.default.svc.cluster.local",
+      "--authorization-mode=RBAC",
+      "--service-cluster-ip-range=10.96.0.0/16",
+      "--allow-privileged=true",
+      "--endpoint-reconciler-type=none",
+      "--v=1",
+    ];
+    const launchApiServer = () =>
+      startProcess("kube-apiserver", join(bin, "kube-apiserver"), apiserverArgs, logs);
+    let apiserver = launchApiServer();
     processes.push(apiserver);
     await waitFor("kube-apiserver /readyz", () => apiOk(server, pki, "/readyz"), {
       timeoutMs: 90_000,
       process: apiserver,
     });
+    let apiserverTransition: Promise<void> = Promise.resolve();
+    const inTurn = (work: () => Promise<void>): Promise<void> => {
+      const next = apiserverTransition.then(work);
+      apiserverTransition = next.catch(() => {});
+      return next;
+    };
 
     const kubeconfigPath = join(dir, "kubeconfig");
     writeFileSync(kubeconfigPath, kubeconfig(server, pki));
@@ -166,7 +178,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           stdio: ["pipe", "pipe", "pipe"],
         });
       },
+      stopApiServer: (signal = "SIGTERM") =>
+        inTurn(async () => {
+          if (apiserver.exited()) return;
+          await (signal === "SIGTERM" ? apiserver.stop() : apiserver.kill(signal));
+        }),
+      startApiServer: () =>
+        inTurn(async () => {
+          if (!apiserver.exited()) return;
+          const previous = apiserver;
+          apiserver = launchApiServer();
+          processes[processes.indexOf(previous)] = apiserver;
+          await waitFor("kube-apiserver /readyz (restart)", () => apiOk(server, pki, "/readyz"), {
+            timeoutMs: 90_000,
+            process: apiserver,
+          });
+        }),
+      apiServerRunning: () => !apiserver.exited(),
       async stop() {
+        await inTurn(async () => {});
         await stopAll();
         if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
       },

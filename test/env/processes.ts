@@ -9,7 +9,10 @@ export interface ManagedProcess {
   readonly pid: number;
   readonly logPath: string;
   exited(): boolean;
+  /** SIGTERM to the process group, SIGKILL after 8 s; resolves when it has exited. */
   stop(): Promise<void>;
+  /** Sends `signal` (e.g. SIGKILL: a crash) to the process group and resolves when it has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export function startProcess(name: string, command: string, args: string[], logDir: string): ManagedProcess {
@@ -42,6 +45,16 @@ export function startProcess(name: string, command: string, args: string[], logD
       signalGroup(pid, "SIGTERM");
       const killed = await Promise.race([exit.then(() => true), sleep(8000).then(() => false)]);
       if (!killed) {
+        signalGroup(pid, "SIGKILL");
+        await exit;
+      }
+      log.end();
+    },
+    async kill(signal) {
+      if (exitedFlag) return;
+      signalGroup(pid, signal);
+      const gone = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
+      if (!gone) {
         signalGroup(pid, "SIGKILL");
         await exit;
       }

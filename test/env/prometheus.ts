@@ -7,6 +7,11 @@ export interface PrometheusServer {
   readonly url: string;
   /** Replaces the scrape targets of one job; Prometheus picks the change up within a second. */
   setTargets(job: string, targets: string[]): void;
+  /** Fault injection: stops the server but keeps its data and port (SIGTERM, or SIGKILL for a crash). */
+  stopServer(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port with the same data; resolves once /-/ready answers. */
+  startServer(): Promise<void>;
+  running(): boolean;
   stop(): Promise<void>;
 }
 
@@ -30,23 +35,34 @@ export async function startPrometheus(dir: string, scrapeIntervalSeconds = 1): P
       "",
     ].join("\n"),
   );
-  const proc: ManagedProcess = startProcess(
-    "prometheus",
-    "prometheus",
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${join(dir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--storage.tsdb.retention.time=2h",
-      "--log.level=warn",
-    ],
-    dir,
-  );
+  const launch = (): ManagedProcess =>
+    startProcess(
+      "prometheus",
+      "prometheus",
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--storage.tsdb.retention.time=2h",
+        "--log.level=warn",
+      ],
+      dir,
+    );
+  let proc = launch();
   const url = `http://127.0.0.1:${port}`;
-  await waitFor("prometheus /-/ready", async () => (await fetch(`${url}/-/ready`)).ok, {
-    timeoutMs: 60_000,
-    process: proc,
-  });
+  const ready = () =>
+    waitFor("prometheus /-/ready", async () => (await fetch(`${url}/-/ready`)).ok, {
+      timeoutMs: 60_000,
+      process: proc,
+    });
+  await ready();
+  // Stops and starts one after another, never interleaved.
+  let transition: Promise<void> = Promise.resolve();
+  const inTurn = (work: () => Promise<void>): Promise<void> => {
+    const next = transition.then(work);
+    transition = next.catch(() => {});
+    return next;
+  };
   return {
     url,
     setTargets(job, targets) {
@@ -55,6 +71,18 @@ export async function startPrometheus(dir: string, scrapeIntervalSeconds = 1): P
       writeFileSync(`${file}.tmp`, JSON.stringify([{ targets, labels: { job } }]));
       renameSync(`${file}.tmp`, file);
     },
-    stop: () => proc.stop(),
+    stopServer: (signal = "SIGTERM") =>
+      inTurn(async () => {
+        if (proc.exited()) return;
+        await (signal === "SIGTERM" ? proc.stop() : proc.kill(signal));
+      }),
+    startServer: () =>
+      inTurn(async () => {
+        if (!proc.exited()) return;
+        proc = launch();
+        await ready();
+      }),
+    running: () => !proc.exited(),
+    stop: () => inTurn(() => proc.stop()),
   };
 }

@@ -95,6 +95,8 @@ function keyOf(raw: KubernetesObject): string {
   return `${raw.metadata?.namespace ?? ""}/${raw.metadata?.name ?? ""}`;
 }
 
+const MAX_BACKOFF_MS = 4_000;
+
 class ResourceWatch<T> {
   readonly objects = new Map<string, T>();
   synced = false;
@@ -132,6 +134,10 @@ class ResourceWatch<T> {
       const body = await getJson(this.kc, path);
       if (!isList(body)) throw new Error(`GET ${path}: not a list`);
       listed = true;
+      // A restarted informer starts with an empty cache, so it reports no deletes for objects that went
+      // away while it was down (e.g. across an API server restart): drop them here, or the mesh would
+      // keep routing to pods and VirtualServices that no longer exist.
+      if (this.informer === informer) this.prune(new Set(body.items.map(keyOf)));
       return body;
     });
     this.informer = informer;
@@ -159,8 +165,19 @@ class ResourceWatch<T> {
     }
   }
 
-  private failed(informer: ReturnType<typeof makeInformer<KubernetesObject>>, err: unknown): void {
-    if (this.stopped || this.informer !== informer) return;
+  private prune(listed: ReadonlySet<string>): void {
+    let removed = false;
+    for (const key of [...this.objects.keys()]) {
+      if (listed.has(key)) continue;
+      this.objects.delete(key);
+      removed = true;
+    }
+    if (removed) this.onChange();
+  }
+
+  /** `informer` undefined: whatever is current failed to start (start() itself threw). */
+  failed(informer: ReturnType<typeof makeInformer<KubernetesObject>> | undefined, err: unknown): void {
+    if (this.stopped || (informer !== undefined && this.informer !== informer)) return;
     const status = err instanceof HttpStatusError ? err.statusCode : undefined;
     if (status === 404 && this.def.paths.length > 1)
       this.pathIndex = (this.pathIndex + 1) % this.def.paths.length;
@@ -169,14 +186,16 @@ class ResourceWatch<T> {
     const transient = status === 429 && this.backoffMs <= 500;
     if (!transient && msg !== this.lastError) this.log(`watch ${this.def.name}: ${msg}; retrying`);
     this.lastError = msg;
-    informer.stop().catch(() => {});
+    this.informer?.stop().catch(() => {});
     this.informer = undefined;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      this.start().catch((e: unknown) => this.failed(informer, e));
+      this.start().catch((e: unknown) => this.failed(undefined, e));
     }, this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+    // Capped low: a test world's API server comes back within seconds of a restart, and a stale mesh
+    // (old endpoints, old weights) would blur what the tests measure about the controller.
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
   }
 
   async stop(): Promise<void> {
@@ -231,7 +250,7 @@ export class ClusterView {
 
   /** Start every informer and wait (up to `timeoutMs`) for each to have listed once. */
   async start(timeoutMs = 60_000): Promise<void> {
-    for (const w of this.all()) w.start().catch(() => {});
+    for (const w of this.all()) w.start().catch((err: unknown) => w.failed(undefined, err));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -37,6 +37,8 @@ export class ConnectionPools {
       return Promise.resolve({ kind: "granted", release: this.releaser(key, p) });
     }
     if (p.pending.length >= limits.maxPending) return Promise.resolve({ kind: "overflow" });
+    // An already-aborted signal never fires 'abort' again: queueing would strand the waiter.
+    if (signal?.aborted) return Promise.resolve({ kind: "aborted" });
     return new Promise<Admission>((resolve) => {
       const waiter = (release: Release | undefined) => {
         signal?.removeEventListener("abort", onAbort);

@@ -160,10 +160,23 @@ export function startLoad(o: LoadOptions): LoadRun {
       headers,
       agent,
     });
+    // Each request is counted exactly once: a response cut short (no 'end') or an error after the
+    // response started must neither leave it in flight forever (stop() would never return) nor count twice.
+    let counted = false;
+    const failed = () => {
+      if (counted) return;
+      counted = true;
+      r.failed++;
+      inFlight--;
+      maybeSettle();
+    };
+    req.on("error", failed);
     req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error("client timeout")));
     req.on("response", (res) => {
       res.resume();
       res.on("end", () => {
+        if (counted) return;
+        counted = true;
         const status = String(res.statusCode ?? 0);
         const v = res.headers["x-sim-version"];
         const version = typeof v === "string" && v ? v : "none";
@@ -175,11 +188,10 @@ export function startLoad(o: LoadOptions): LoadRun {
         inFlight--;
         maybeSettle();
       });
-    });
-    req.on("error", () => {
-      r.failed++;
-      inFlight--;
-      maybeSettle();
+      res.on("error", failed);
+      res.on("close", () => {
+        if (!res.complete) failed();
+      });
     });
     req.end();
   };

@@ -106,6 +106,7 @@ export class MeshProxy {
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
       this.server.listen(port, host, () => {
+        this.server.off("error", reject);
         const a = this.server.address();
         resolve(a && typeof a === "object" ? a.port : port);
       });
@@ -146,7 +147,24 @@ export class MeshProxy {
     const start = performance.now();
     const source = sourceFromHeaders(req.headers, this.deps.defaultNamespace, req.socket.remoteAddress ?? "");
     const headers = flattenHeaders(req.headers, true);
+    const ctx: RequestContext = {
+      start,
+      source,
+      res,
+      recorded: false,
+      clientGone: new AbortController(),
+      serviceRef: undefined,
+    };
+    // Listen for the client leaving before the first await: a caller that gives up while its body is
+    // read (or a backend starts) must abort everything done on its behalf.
+    res.on("close", () => {
+      if (!res.writableFinished) {
+        ctx.clientGone.abort();
+        this.recordSource(ctx, 0, ["DC"], UNKNOWN_PEER);
+      }
+    });
     const body = await readBody(req, BODY_LIMIT);
+    if (ctx.clientGone.signal.aborted) return;
     const authority = req.headers.host ?? "";
     const index = this.deps.index();
     const facts: RequestFacts = {
@@ -158,20 +176,6 @@ export class MeshProxy {
       port: 0,
       source: { labels: source.labels, namespace: source.namespace },
     };
-    const ctx: RequestContext = {
-      start,
-      source,
-      res,
-      recorded: false,
-      clientGone: new AbortController(),
-      serviceRef: undefined,
-    };
-    res.on("close", () => {
-      if (!res.writableFinished) {
-        ctx.clientGone.abort();
-        this.recordSource(ctx, 0, ["DC"], UNKNOWN_PEER);
-      }
-    });
     if (body === undefined) {
       this.reply(ctx, { status: 413, headers: {}, body: "payload too large", flags: [], peer: UNKNOWN_PEER });
       return;
@@ -385,11 +389,18 @@ export class MeshProxy {
       const spec = this.backendSpec(index, pod);
       headers["x-envoy-attempt-count"] = String(attempt);
       headers["x-mesh-pod"] = pod.name;
-      const attemptStart = performance.now();
+      // The destination's clock starts when the app can take the request: waiting for the simulator to
+      // start a backend process is not request latency (a real pod's app is up before the pod is ready).
+      let attemptStart = performance.now();
       this.lb.begin(pod);
       let result: Awaited<ReturnType<typeof sendUpstream>>;
       try {
-        const port = this.deps.backends.portOf(spec.key) ?? (await this.deps.backends.ensure(spec));
+        let port = this.deps.backends.portOf(spec.key);
+        if (port === undefined) {
+          port = await this.deps.backends.ensure(spec);
+          attemptStart = performance.now();
+        }
+        // sendUpstream answers "cancelled" without sending when the caller left while the backend started.
         result = await sendUpstream({
           port,
           method: facts.method,

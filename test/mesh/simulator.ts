@@ -57,6 +57,7 @@ function listen(server: http.Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
       const a = server.address();
       resolve(a && typeof a === "object" ? a.port : port);
     });
@@ -82,12 +83,27 @@ async function startCore(o: CoreOptions): Promise<MeshSimulator> {
     defaultNamespace: o.defaultSourceNamespace ?? "default",
     log,
   });
-  // Stop backends whose version has no pods left (debounced: informers fire per object).
+  // Stop backends whose version has no pods left, and start the backend of a version as soon as one of
+  // its pods becomes ready (debounced: informers fire per object). Starting on first use instead would put
+  // the process start (seconds on a busy machine) into the first requests' latency — a fresh canary's p99
+  // — which a real pod, ready before it gets traffic, never shows.
   let reconcileTimer: NodeJS.Timeout | undefined;
+  const readySeen = new Set<string>();
   const reconcile = () => {
     const index = o.index();
     const keep = new Set(index.state.pods.map((p) => proxy.backendSpec(index, p).key));
     backends.retain(keep).catch((err: unknown) => log(`backend cleanup failed: ${String(err)}`));
+    const present = new Set<string>();
+    for (const pod of index.state.pods) {
+      const key = `${pod.namespace}/${pod.name}`;
+      present.add(key);
+      if (!pod.ready || pod.terminating || readySeen.has(key)) continue;
+      readySeen.add(key);
+      backends.ensure(proxy.backendSpec(index, pod)).catch(() => {
+        // a failed start is retried on first use, and reported there
+      });
+    }
+    for (const key of readySeen) if (!present.has(key)) readySeen.delete(key);
   };
   const unsubscribe = o.subscribe?.(() => {
     if (reconcileTimer) clearTimeout(reconcileTimer);

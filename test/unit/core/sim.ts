@@ -124,7 +124,7 @@ export interface TickRecord {
 
 /**
  * A minimal shell around decide(): holds the status, the clock and the observed world; a tick decides,
- * runs the checks when asked (results from `metrics`), applies create-primary (a ready primary appears)
+ * runs the checks when asked (results from `metrics`), creates the primary while Initializing (it appears ready)
  * and feeds the next status back. Inputs are frozen so any mutation by the core throws.
  */
 export class Sim {
@@ -195,10 +195,9 @@ export class Sim {
       world = deepFreeze({ ...observed, analysis: analysed, hooks });
       d = decide(REF, this.spec, status, world);
     }
-    for (const action of d.actions) {
-      if (action.kind === "create-primary" && this.primary === undefined)
-        this.primary = structuredClone(this.createdPrimary);
-    }
+    // The shell creates the primary while the recorded phase is Initializing, and restores a deleted one
+    // on the last promoted revision otherwise (converge.ts).
+    if (d.status.phase && this.primary === undefined) this.primary = structuredClone(this.createdPrimary);
     this.status = structuredClone(d.status);
     this.log.push({ at: this.clock, decision: d, analysed });
     return d;
@@ -234,7 +233,7 @@ export class Sim {
   /** Drives a fresh Sim through initialization: "" -> Initializing -> Initialized on revision rev-1. */
   static initialized(spec: EffectiveSpec, revision = "rev-1"): Sim {
     const sim = new Sim(spec, { target: target(revision) });
-    sim.tick(); // "" -> Initializing, create-primary
+    sim.tick(); // "" -> Initializing, the primary is created
     sim.advance(5 * SEC).tick(); // primary ready -> Initialized
     if (sim.status.phase !== "Initialized") throw new Error(`expected Initialized, got ${sim.status.phase}`);
     return sim;

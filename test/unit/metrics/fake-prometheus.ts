@@ -1,6 +1,13 @@
 // A real HTTP server on 127.0.0.1 that answers /api/v1/query like Prometheus does, for the metric client
 // and check runner tests. Each request is recorded with its decoded PromQL.
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 export interface RecordedQuery {
@@ -28,9 +35,10 @@ export class FakePrometheus {
     readonly address: string,
   ) {}
 
-  static async start(handler: Handler): Promise<FakePrometheus> {
+  /** `tls`: serve https with this key and certificate (e.g. a self-signed one) instead of http. */
+  static async start(handler: Handler, tls?: { key: string; cert: string }): Promise<FakePrometheus> {
     let self: FakePrometheus | undefined;
-    const server = createServer((req, res) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
       const rec: RecordedQuery = {
         method: req.method ?? "",
@@ -51,10 +59,11 @@ export class FakePrometheus {
         res.writeHead(reply.status, { "Content-Type": "text/plain; charset=utf-8" });
         res.end(reply.text);
       }
-    });
+    };
+    const server: Server = tls ? createTlsServer(tls, listener) : createServer(listener);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    self = new FakePrometheus(server, `http://127.0.0.1:${port}`);
+    self = new FakePrometheus(server, `${tls ? "https" : "http"}://127.0.0.1:${port}`);
     return self;
   }
 

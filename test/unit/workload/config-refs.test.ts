@@ -12,6 +12,7 @@ import {
   isTracked,
   trackConfigs,
 } from "../../../src/workload/config-refs.js";
+import { WorkloadError } from "../../../src/workload/errors.js";
 import { catalogCanary } from "../router/fixtures.js";
 import { catalogDeployment, podSpecWithEveryConfigSource } from "./fixtures.js";
 
@@ -190,5 +191,13 @@ describe("applyPrimaryConfigs", () => {
     ]);
     expect(out.initContainers?.[0]?.envFrom?.[0]?.configMapRef?.name).toBe("cm-init-envfrom-primary");
     expect(out.imagePullSecrets).toEqual([{ name: "registry" }]);
+  });
+});
+
+describe("buildPrimaryConfig names", () => {
+  it("a config whose -primary copy would exceed 253 characters is a WorkloadError (Blocked), not a 422 loop", () => {
+    const long = "c".repeat(250);
+    expect(() => buildPrimaryConfig(cm(long, {}), catalogCanary())).toThrow(WorkloadError);
+    expect(() => buildPrimaryConfig(cm(long, {}), catalogCanary())).toThrow(/at most 245 characters/);
   });
 });

@@ -172,3 +172,15 @@ describe("promotePrimary metadata", () => {
     });
   });
 });
+
+describe("primary label values", () => {
+  it("a target whose selector value would be too long with -primary is a WorkloadError naming the fix", () => {
+    const target = catalogDeployment();
+    const value = "x".repeat(60);
+    if (target.spec) {
+      target.spec.selector = { matchLabels: { app: value } };
+    }
+    expect(() => buildPrimaryDeployment(target, catalogCanary())).toThrow(WorkloadError);
+    expect(() => buildPrimaryDeployment(target, catalogCanary())).toThrow(/-primary/);
+  });
+});

@@ -1,0 +1,32 @@
+// Flags for the worker pool, namespace fairness, the /healthz stall bound and the SIGTERM deadline.
+import { describe, expect, it } from "vitest";
+import { ConfigError, type ControllerConfig, parseConfig } from "../../../src/config.js";
+
+const parse = (argv: string[]): ControllerConfig => {
+  const c = parseConfig(argv, {});
+  if (c === "help") throw new Error("help");
+  return c;
+};
+
+describe("parseConfig", () => {
+  it("defaults: 16 workers, a quarter of them per namespace, 15m stall bound, 8s shutdown", () => {
+    const c = parse([]);
+    expect(c.workers).toBe(16);
+    expect(c.namespaceConcurrency).toBe(4);
+    expect(c.reconcileStallMs).toBe(15 * 60_000);
+    expect(c.shutdownTimeoutMs).toBe(8_000);
+  });
+
+  it("watching one namespace, every worker may serve it", () => {
+    expect(parse(["--namespace", "shop"]).namespaceConcurrency).toBe(16);
+    expect(parse(["--workers", "2"]).namespaceConcurrency).toBe(1);
+  });
+
+  it("takes explicit values and rejects nonsense", () => {
+    const c = parse(["--workers", "8", "--namespace-concurrency", "3", "--reconcile-stall-after", "20m"]);
+    expect([c.workers, c.namespaceConcurrency, c.reconcileStallMs]).toEqual([8, 3, 20 * 60_000]);
+    expect(() => parse(["--workers", "8", "--namespace-concurrency", "9"])).toThrow(ConfigError);
+    expect(() => parse(["--reconcile-stall-after", "10s"])).toThrow(/--reconcile-stall-after/);
+    expect(() => parse(["--shutdown-timeout", "600h"])).toThrow(/--shutdown-timeout/);
+  });
+});
