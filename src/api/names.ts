@@ -16,41 +16,41 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
-/** Why `name` is not a DNS-1035 label (Service names), or undefined. */
-export function dns1035LabelProblem(name: string): string | undefined {
-  if (name.length > DNS1035_LABEL_MAX)
-    return `${name.length} characters, more than the ${DNS1035_LABEL_MAX} allowed`;
-  if (!DNS1035_LABEL.test(name))
-    return "it must consist of lowercase letters, digits and '-', start with a letter and end with a letter or digit";
-  return undefined;
+/** A rule of the common shape: a length limit, then a pattern; the check returns why a name fails, or undefined. */
+function lengthAndPattern(max: number, pattern: RegExp, shape: string): (name: string) => string | undefined {
+  return (name) => {
+    if (name.length > max) return `${name.length} characters, more than the ${max} allowed`;
+    return pattern.test(name) ? undefined : shape;
+  };
 }
+
+/** Why `name` is not a DNS-1035 label (Service names), or undefined. */
+export const dns1035LabelProblem = lengthAndPattern(
+  DNS1035_LABEL_MAX,
+  DNS1035_LABEL,
+  "it must consist of lowercase letters, digits and '-', start with a letter and end with a letter or digit",
+);
 
 /** Why `name` is not a DNS-1123 label (port names), or undefined. */
-export function dns1123LabelProblem(name: string): string | undefined {
-  if (name.length > DNS1123_LABEL_MAX)
-    return `${name.length} characters, more than the ${DNS1123_LABEL_MAX} allowed`;
-  if (!DNS1123_LABEL.test(name))
-    return "it must consist of lowercase letters, digits and '-', and start and end with a letter or digit";
-  return undefined;
-}
+export const dns1123LabelProblem = lengthAndPattern(
+  DNS1123_LABEL_MAX,
+  DNS1123_LABEL,
+  "it must consist of lowercase letters, digits and '-', and start and end with a letter or digit",
+);
 
 /** Why `name` is not a DNS-1123 subdomain (Deployments, ConfigMaps, Secrets, HPAs, Istio objects), or undefined. */
-export function dns1123SubdomainProblem(name: string): string | undefined {
-  if (name.length > DNS1123_SUBDOMAIN_MAX)
-    return `${name.length} characters, more than the ${DNS1123_SUBDOMAIN_MAX} allowed`;
-  if (!DNS1123_SUBDOMAIN.test(name))
-    return "it must consist of lowercase letters, digits, '-' and '.', and start and end with a letter or digit";
-  return undefined;
-}
+export const dns1123SubdomainProblem = lengthAndPattern(
+  DNS1123_SUBDOMAIN_MAX,
+  DNS1123_SUBDOMAIN,
+  "it must consist of lowercase letters, digits, '-' and '.', and start and end with a letter or digit",
+);
 
 /** Why `value` is not a valid label value, or undefined. */
-export function labelValueProblem(value: string): string | undefined {
-  if (value.length > LABEL_VALUE_MAX)
-    return `${value.length} characters, more than the ${LABEL_VALUE_MAX} allowed`;
-  if (!LABEL_VALUE.test(value))
-    return "it must be empty or consist of letters, digits, '-', '_' and '.', and start and end with a letter or digit";
-  return undefined;
-}
+export const labelValueProblem = lengthAndPattern(
+  LABEL_VALUE_MAX,
+  LABEL_VALUE,
+  "it must be empty or consist of letters, digits, '-', '_' and '.', and start and end with a letter or digit",
+);
 
 /** Why `key` is not a valid label or annotation key ([prefix/]name), or undefined. */
 export function qualifiedNameProblem(key: string): string | undefined {
@@ -68,12 +68,16 @@ export function qualifiedNameProblem(key: string): string | undefined {
   return undefined;
 }
 
+const ianaShapeProblem = lengthAndPattern(
+  IANA_SVC_NAME_MAX,
+  IANA_SVC_NAME,
+  "it must consist of lowercase letters, digits and '-', and start and end with a letter or digit",
+);
+
 /** Why `name` is not an IANA service name (a named container port), or undefined. */
 export function ianaServiceNameProblem(name: string): string | undefined {
-  if (name.length > IANA_SVC_NAME_MAX)
-    return `${name.length} characters, more than the ${IANA_SVC_NAME_MAX} allowed`;
-  if (!IANA_SVC_NAME.test(name))
-    return "it must consist of lowercase letters, digits and '-', and start and end with a letter or digit";
+  const why = ianaShapeProblem(name);
+  if (why) return why;
   if (name.includes("--")) return "it must not contain '--'";
   if (!/[a-z]/.test(name)) return "it must contain at least one letter";
   return undefined;

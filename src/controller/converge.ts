@@ -34,14 +34,15 @@ export class Converger {
     const notes: string[] = [];
     if (previous === undefined || previous.phase !== status.phase)
       await this.primary(canary, spec, obs, status);
-    if (this.routed(obs, status)) {
+    const primaryReady = obs.world.primary?.readiness.ready === true;
+    if (routingEnabled(status, primaryReady)) {
       const autoscaler = await this.applier.ensurePrimaryAutoscaler(canary, spec);
       if (autoscaler) notes.push(autoscaler);
       const routing = desiredRouting(spec, status);
       const cookies = statusCookies({ status });
       const unchanged =
         previous !== undefined &&
-        this.routed(obs, previous) &&
+        routingEnabled(previous, primaryReady) &&
         canonicalJson({ routing, cookies }) ===
           canonicalJson({
             routing: desiredRouting(spec, previous),
@@ -53,16 +54,6 @@ export class Converger {
     if (previous === undefined || desiredCanaryScale(previous) !== scale)
       await this.applier.scaleCanary(spec, obs, scale);
     return notes;
-  }
-
-  /**
-   * Routing exists from Initialized on; while Initializing, as soon as the primary is ready (all traffic
-   * to it), so that Initialized is only recorded once the routes are really in place — a VirtualService
-   * someone else owns keeps the Canary Initializing and Blocked, not Initialized with no routes.
-   */
-  private routed(obs: Observation, status: CanaryStatus): boolean {
-    if (routingEnabled(status)) return true;
-    return status.phase === "Initializing" && obs.world.primary?.readiness.ready === true;
   }
 
   /** Creates the primary on initialization, restores it if deleted, copies the template while promoting. */

@@ -328,6 +328,8 @@ export class Reconciler {
         return secret ? decodeSecretData(secret) : undefined;
       },
       signal,
+      // One cache for spec.metricsServer and the templates' addresses: one pool per server.
+      clients: this.prometheusClients,
     });
     for (const r of analysis) {
       this.deps.metrics.analysisChecks.inc({

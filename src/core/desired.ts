@@ -17,10 +17,16 @@ export type DesiredCanaryScale = "up" | "zero" | "leave";
 // Waiting (for confirm-rollout) is before the run: the canary is not scaled up and gets no traffic.
 const RUNNING: readonly CanaryPhase[] = ["Progressing", "WaitingPromotion", "Promoting"];
 
-/** Routing objects exist once the primary has been ready: before that, the apex still reaches the target. */
-export function routingEnabled(status: CanaryStatus): boolean {
+/**
+ * Routing objects exist once the primary is ready: before that, the apex still reaches the target. From
+ * Initialized on always; while Initializing as soon as the primary is ready (all traffic to it), so that
+ * Initialized is only recorded once the routes are really in place — a VirtualService someone else owns
+ * keeps the Canary Initializing and Blocked, not Initialized with no routes.
+ */
+export function routingEnabled(status: CanaryStatus, primaryReady = false): boolean {
   const phase = status.phase ?? "";
-  return phase !== "" && phase !== "Initializing";
+  if (phase === "Initializing") return primaryReady;
+  return phase !== "";
 }
 
 export function desiredRouting(spec: EffectiveSpec, status: CanaryStatus): DesiredRouting {

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { load } from "js-yaml";
+import { WEBHOOK_TYPES } from "../../src/api/canary.js";
 import { loadFlaggerFixtures } from "../fixtures/flagger/load.js";
 
 export type Obj = Record<string, unknown>;
@@ -213,18 +214,7 @@ const urlArb = fc.constantFrom(
   "file:///etc/passwd",
   "",
 );
-const webhookTypeArb = fc.constantFrom(
-  "",
-  "confirm-rollout",
-  "pre-rollout",
-  "rollout",
-  "confirm-promotion",
-  "post-rollout",
-  "event",
-  "rollback",
-  "confirm-traffic-increase",
-  "nonsense",
-);
+const webhookTypeArb = fc.constantFrom(...WEBHOOK_TYPES, "nonsense");
 const webhookArb = fc.record(
   {
     name: fc.oneof(fc.constantFrom("load-test", "gate", ""), nameArb),

@@ -19,6 +19,11 @@ describe("routingEnabled", () => {
       expect(routingEnabled({ phase })).toBe(true);
     }
   });
+
+  it("while Initializing, is on as soon as the primary is ready (routes exist before Initialized is recorded)", () => {
+    expect(routingEnabled({ phase: "Initializing" }, true)).toBe(true);
+    expect(routingEnabled({}, true)).toBe(false);
+  });
 });
 
 describe("desiredRouting", () => {

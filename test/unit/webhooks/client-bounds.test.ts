@@ -12,6 +12,7 @@ import {
   retryBackoffMs,
 } from "../../../src/webhooks/budget.js";
 import { callHook, callHooks } from "../../../src/webhooks/client.js";
+import { webhook } from "./webhook.js";
 
 let server: Server;
 let base = "";
@@ -44,18 +45,8 @@ afterAll(() => {
   server.close();
 });
 
-const hook = (path: string, extra: Partial<EffectiveWebhook> = {}): EffectiveWebhook => ({
-  name: "gate",
-  type: "confirm-promotion",
-  url: `${base}${path}`,
-  timeout: "1s",
-  timeoutMs: 1000,
-  retries: 0,
-  muteAlert: false,
-  disableTLS: false,
-  metadata: {},
-  ...extra,
-});
+const hook = (path: string, extra: Partial<EffectiveWebhook> = {}): EffectiveWebhook =>
+  webhook("gate", `${base}${path}`, extra);
 const payload = { name: "catalog-release", namespace: "shop", phase: "Progressing", checksum: "abc" };
 
 describe("webhook call budget", () => {

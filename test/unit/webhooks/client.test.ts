@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EffectiveWebhook } from "../../../src/api/defaults.js";
 import { callHook, callHooks } from "../../../src/webhooks/client.js";
+import { webhook } from "./webhook.js";
 
 let server: Server;
 let base = "";
@@ -37,18 +38,8 @@ afterAll(() => {
   server.close();
 });
 
-const hook = (name: string, path: string, extra: Partial<EffectiveWebhook> = {}): EffectiveWebhook => ({
-  name,
-  type: "confirm-promotion",
-  url: `${base}${path}`,
-  timeout: "1s",
-  timeoutMs: 1000,
-  retries: 0,
-  muteAlert: false,
-  disableTLS: false,
-  metadata: {},
-  ...extra,
-});
+const hook = (name: string, path: string, extra: Partial<EffectiveWebhook> = {}): EffectiveWebhook =>
+  webhook(name, `${base}${path}`, extra);
 const payload = { name: "catalog-release", namespace: "shop", phase: "Progressing", checksum: "abc" };
 
 describe("webhook client (Flagger's protocol)", () => {
