@@ -29,6 +29,7 @@ import { promisify } from "node:util";
 import { kubectlPath } from "../test/env/cluster.js";
 import { type Environment, startEnvironment } from "../test/env/environment.js";
 import { sleep } from "../test/env/processes.js";
+import { scrapeIntervalForCanaries } from "../test/env/prometheus.js";
 import { repoRoot } from "../test/env/toolchain.js";
 import type { LoadResult, LoadRun } from "../test/mesh/load.js";
 import { startMeshSimulator } from "../test/mesh/simulator.js";
@@ -382,9 +383,16 @@ async function main(): Promise<void> {
   const env: Environment = await startEnvironment({ keepDir: KEEP });
   stops.push({ name: "environment", stop: () => env.stop() });
   buildSerin();
-  const mesh = await startMeshSimulator({ kubeconfigPath: env.cluster.kubeconfigPath });
+  const mesh = await startMeshSimulator({
+    kubeconfigPath: env.cluster.kubeconfigPath,
+    xdsAddress: env.istiod.xdsAddress,
+  });
   stops.push({ name: "mesh simulator", stop: () => mesh.stop() });
-  env.prometheus.setTargets("mesh", [new URL(mesh.metricsUrl).host]);
+  // One target per metrics shard (the sidecars hashed onto /metrics/shard/<i>): no scrape carries it all;
+  // at hundreds of Canaries the interval grows (1 s up to 200, 5 s at 1,000: scrapeIntervalForCanaries).
+  env.prometheus.setTargets("mesh", mesh.metricsTargets(), {
+    scrapeIntervalSeconds: scrapeIntervalForCanaries(N),
+  });
   const serin = await startSerin({
     kubeconfigPath: env.serinKubeconfigPath,
     metricsServer: env.prometheus.url,

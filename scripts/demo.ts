@@ -3,11 +3,13 @@
 // It applies the catalog example, pushes v2 (promoted) and then a bad v3 (rolled back), streaming
 // `kubectl get canary -w` as a user would watch it.
 import { spawn } from "node:child_process";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { kubectlPath } from "../test/env/cluster.js";
 import { startEnvironment } from "../test/env/environment.js";
 import { sleep } from "../test/env/processes.js";
 import { startMeshSimulator } from "../test/mesh/simulator.js";
 import { applyCatalog, webappTraffic } from "../test/support/catalog.js";
+import { istioReport } from "../test/support/istioctl.js";
 import { Kubectl } from "../test/support/kube.js";
 import { buildSerin, startSerin } from "../test/support/serin-process.js";
 
@@ -22,9 +24,13 @@ const cleanup = async () => {
 process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
 try {
   buildSerin();
-  const mesh = await startMeshSimulator({ kubeconfigPath: env.cluster.kubeconfigPath });
+  const mesh = await startMeshSimulator({
+    kubeconfigPath: env.cluster.kubeconfigPath,
+    xdsAddress: env.istiod.xdsAddress,
+  });
   stops.push(() => mesh.stop());
-  env.prometheus.setTargets("mesh", [new URL(mesh.metricsUrl).host]);
+  // One target per metrics shard (the sidecars hashed onto /metrics/shard/<i>): no scrape carries it all.
+  env.prometheus.setTargets("mesh", mesh.metricsTargets());
   const serin = await startSerin({
     kubeconfigPath: env.serinKubeconfigPath,
     metricsServer: env.prometheus.url,
@@ -89,6 +95,15 @@ try {
   );
   const load = await traffic.stop();
   say(`traffic from webapp: ${JSON.stringify(load.byVersionStatus)}`);
+  say("Istio's own checks on what Serin wrote: istioctl validate and istioctl analyze");
+  const istioProblems = await istioReport(
+    env.cluster.kubeconfigPath,
+    ns,
+    (kind) => k.json<{ items: KubernetesObject[] }>(["get", kind, "-n", ns]).items,
+    (text) => process.stdout.write(text),
+  );
+  if (istioProblems.length > 0)
+    throw new Error(`Istio rejects the demo's objects:\n${istioProblems.join("\n")}`);
   say(`demo finished in ${((Date.now() - t0) / 1000).toFixed(0)}s; tearing down`);
 } finally {
   await cleanup();

@@ -21,3 +21,5 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-loc
 fi
 
 bash scripts/testenv/build-binaries.sh
+# istiod (pilot-discovery), istioctl and the xDS bridge of the simulated sidecars (test/mesh/xds-bridge).
+bash scripts/testenv/build-istio.sh

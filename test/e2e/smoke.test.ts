@@ -55,8 +55,16 @@ describe("local test cluster", () => {
     namespaces.push(ns);
     k.run(["apply", "-n", ns, "-f", "-"], deployment("hello-v1", "v1"));
     k.run(["apply", "-n", ns, "-f", "-"], deployment("hello-v2", "v2"));
-    k.run(["create", "service", "clusterip", "hello", "-n", ns, "--tcp=80:8080"]);
-    k.run(["set", "selector", "-n", ns, "service/hello", "app=hello"]);
+    // The port is named for its protocol, as Istio asks (istioctl analyze IST0118 otherwise).
+    k.run(
+      ["apply", "-n", ns, "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "hello" },
+        spec: { selector: { app: "hello" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+      }),
+    );
     const mesh = (kind: string, spec: unknown) =>
       k.run(
         ["apply", "-n", ns, "-f", "-"],

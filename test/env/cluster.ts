@@ -4,7 +4,7 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePki, type Pki } from "./certificates.js";
-import { freePort, type ManagedProcess, sleep, startProcess, waitFor } from "./processes.js";
+import { distinctFreePorts, type ManagedProcess, sleep, startProcess, waitFor } from "./processes.js";
 import { binDir } from "./toolchain.js";
 
 /**
@@ -49,9 +49,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
 
   try {
-    const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
-      Array.from({ length: 6 }, () => freePort()),
-    );
+    const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort] = await distinctFreePorts(6);
     const etcd = startProcess(
       "etcd",
       join(bin, "etcd"),

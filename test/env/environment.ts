@@ -2,14 +2,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "./cluster.js";
+import { type Istiod, startIstiod } from "./istiod.js";
 import { waitFor } from "./processes.js";
 import { type PrometheusServer, startPrometheus } from "./prometheus.js";
 import { repoRoot } from "./toolchain.js";
 
-/** The whole local test world: a real cluster with Serin's and Istio's CRDs, and a real Prometheus. */
+/** The whole local test world: a real cluster with Serin's and Istio's CRDs, Istio's control plane (istiod) and a real Prometheus. */
 export interface Environment {
   cluster: Cluster;
   prometheus: PrometheusServer;
+  /** Istio's real control plane on the cluster: serves the simulated sidecars' xDS (test/mesh/xds). */
+  istiod: Istiod;
   /** kubeconfig of the `serin` ServiceAccount (deploy/rbac.yaml): Serin runs with its real RBAC */
   serinKubeconfigPath: string;
   dir: string;
@@ -20,6 +23,7 @@ export async function startEnvironment(options: { keepDir?: boolean } = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), "serin-env-"));
   const cluster = await startCluster({ dir: join(dir, "cluster"), keepDir: true });
   let prometheus: PrometheusServer | undefined;
+  let istiod: Istiod | undefined;
   try {
     cluster.kubectl(["apply", "--server-side", "-f", join(repoRoot, "crds")]);
     cluster.kubectl([
@@ -47,21 +51,33 @@ export async function startEnvironment(options: { keepDir?: boolean } = {}): Pro
     const serinKubeconfigPath = await serviceAccountKubeconfig(cluster, dir);
     const promDir = join(dir, "prometheus");
     mkdirSync(promDir, { recursive: true });
-    prometheus = await startPrometheus(promDir);
-    const started = prometheus;
+    // Both take a few seconds to become ready: start them side by side.
+    const [istiodStart, promStart] = await Promise.allSettled([
+      startIstiod({ kubeconfigPath: cluster.kubeconfigPath, dir: join(dir, "istiod") }),
+      startPrometheus(promDir),
+    ]);
+    if (istiodStart.status === "fulfilled") istiod = istiodStart.value;
+    if (promStart.status === "fulfilled") prometheus = promStart.value;
+    if (istiodStart.status === "rejected") throw istiodStart.reason;
+    if (promStart.status === "rejected") throw promStart.reason;
+    const startedIstiod = istiodStart.value;
+    const started = promStart.value;
     return {
       cluster,
       prometheus: started,
+      istiod: startedIstiod,
       serinKubeconfigPath,
       dir,
       async stop() {
         await started.stop();
+        await startedIstiod.stop();
         await cluster.stop();
         if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
     await prometheus?.stop();
+    await istiod?.stop();
     await cluster.stop();
     throw err;
   }

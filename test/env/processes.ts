@@ -96,6 +96,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * n distinct free ports: every listener stays open until all n are chosen, so the kernel cannot hand
+ * the same port out twice (n sequential freePort() calls can return a port twice).
+ */
+export async function distinctFreePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.on("error", reject);
+            server.listen(0, "127.0.0.1", () => {
+              const address = server.address();
+              if (address === null || typeof address === "string") reject(new Error("no port"));
+              else resolve(address.port);
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()))));
+  }
+}
+
 /** Polls `probe` until it returns true, failing with the process log tail when the process dies first. */
 export async function waitFor(
   what: string,

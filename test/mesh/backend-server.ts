@@ -1,97 +1,127 @@
-// One simulated application version: a real HTTP server in its own process, started by backends.ts.
-// Configured by env SIM_BACKEND (JSON: behaviour + identity). Reports its port over IPC; exits when the
-// parent goes away, so no process outlives the simulator.
+// The simulated applications: one child process (started by backends.ts) hosting many virtual backends,
+// one real HTTP server on its own loopback port per workload version. Requests still cross a real process
+// boundary and real sockets, as with a real pod, but creating a version costs a listen(), not a process
+// start. Driven over IPC:
+//   parent -> child  {t:"create", id, cfg, startedAt}   child -> parent  {t:"up", id, port} | {t:"fail", id, error}
+//   parent -> child  {t:"close", id}                    child -> parent  {t:"closed", id}
+//   child -> parent  {t:"stats", s: [[id, requests, errors], ...]}   (cumulative, about once a second when changed)
+// Exits when the parent goes away (IPC disconnect), so no process outlives the simulator, even on SIGKILL.
+
+import type { Server } from "node:http";
 import http from "node:http";
+import { type BackendConfig, planResponse } from "./backend-plan.js";
 
-interface Config {
-  namespace: string;
-  workload: string;
-  version: string;
-  image: string;
-  errorRate: number;
-  errorStatus: number;
-  latencyMs: number;
-  latencyJitterMs: number;
-  slowFraction: number;
-  slowMs: number;
+interface VirtualBackend {
+  id: number;
+  cfg: BackendConfig;
+  /** ms since epoch when this version started (cold start and bursts count from here). */
+  startedAt: number;
+  server: Server;
+  requests: number;
+  errors: number;
+  reported: number;
 }
 
-function readConfig(): Config {
-  const raw: unknown = JSON.parse(process.env.SIM_BACKEND ?? "{}");
-  const o = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>) : {};
-  const num = (k: string) => (typeof o[k] === "number" ? (o[k] as number) : 0);
-  const str = (k: string) => (typeof o[k] === "string" ? (o[k] as string) : "unknown");
-  return {
-    namespace: str("namespace"),
-    workload: str("workload"),
-    version: str("version"),
-    image: str("image"),
-    errorRate: num("errorRate"),
-    errorStatus: num("errorStatus") || 500,
-    latencyMs: num("latencyMs"),
-    latencyJitterMs: num("latencyJitterMs"),
-    slowFraction: num("slowFraction"),
-    slowMs: num("slowMs"),
-  };
+const backends = new Map<number, VirtualBackend>();
+
+function send(msg: unknown): void {
+  if (process.send && process.connected) process.send(msg);
 }
 
-const cfg = readConfig();
-
-function plan(path: string): { delayMs: number; status: number } {
-  let delayMs = cfg.latencyMs + Math.random() * cfg.latencyJitterMs;
-  if (cfg.slowFraction > 0 && Math.random() < cfg.slowFraction) delayMs += cfg.slowMs;
-  let status = cfg.errorRate > 0 && Math.random() < cfg.errorRate ? cfg.errorStatus : 200;
-  // httpbin-style helpers for tests: /status/503, /delay/250
-  const m = /^\/(status|delay)\/(\d+)(?:[/?]|$)/.exec(path);
-  if (m?.[1] === "status") status = Number(m[2]);
-  if (m?.[1] === "delay") delayMs += Number(m[2]);
-  return { delayMs, status };
+function respond(b: VirtualBackend, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const now = Date.now();
+  const { delayMs, status } = planResponse(b.cfg, req.url ?? "/", now, b.startedAt, Math.random);
+  b.requests++;
+  if (status >= 500) b.errors++;
+  const timer = setTimeout(() => {
+    const pod = typeof req.headers["x-mesh-pod"] === "string" ? req.headers["x-mesh-pod"] : "";
+    const body = JSON.stringify({
+      version: b.cfg.version,
+      image: b.cfg.image,
+      workload: b.cfg.workload,
+      namespace: b.cfg.namespace,
+      pod,
+      status,
+      method: req.method,
+      path: req.url,
+      host: req.headers.host,
+      headers: req.headers,
+    });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      "x-sim-version": b.cfg.version,
+      "x-sim-workload": b.cfg.workload,
+      "x-sim-pod": pod,
+    });
+    res.end(body);
+  }, delayMs);
+  res.on("close", () => clearTimeout(timer));
 }
 
-const server = http.createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    const { delayMs, status } = plan(req.url ?? "/");
-    const timer = setTimeout(() => {
-      const pod = typeof req.headers["x-mesh-pod"] === "string" ? req.headers["x-mesh-pod"] : "";
-      const body = JSON.stringify({
-        version: cfg.version,
-        image: cfg.image,
-        workload: cfg.workload,
-        namespace: cfg.namespace,
-        pod,
-        status,
-        method: req.method,
-        path: req.url,
-        host: req.headers.host,
-        headers: req.headers,
-      });
-      res.writeHead(status, {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(body),
-        "x-sim-version": cfg.version,
-        "x-sim-workload": cfg.workload,
-        "x-sim-pod": pod,
-      });
-      res.end(body);
-    }, delayMs);
-    res.on("close", () => clearTimeout(timer));
+function create(id: number, cfg: BackendConfig, startedAt: number): void {
+  const server = http.createServer();
+  const b: VirtualBackend = { id, cfg, startedAt, server, requests: 0, errors: 0, reported: 0 };
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    req.resume();
+    req.on("end", () => respond(b, req, res));
   });
-});
-server.keepAliveTimeout = 30_000;
+  server.keepAliveTimeout = 30_000;
+  backends.set(id, b);
+  server.once("error", (err) => {
+    backends.delete(id);
+    send({ t: "fail", id, error: String(err) });
+  });
+  server.listen(0, "127.0.0.1", () => {
+    const addr = server.address();
+    send({ t: "up", id, port: addr && typeof addr === "object" ? addr.port : 0 });
+  });
+}
 
-server.listen(0, "127.0.0.1", () => {
-  const addr = server.address();
-  const port = addr && typeof addr === "object" ? addr.port : 0;
-  if (process.send) process.send({ port });
-  else process.stdout.write(`${JSON.stringify({ port })}\n`);
+/** Stop accepting; requests in flight finish (a behaviour change must not reset them), idle sockets close. */
+function close(id: number): void {
+  const b = backends.get(id);
+  backends.delete(id);
+  if (!b) {
+    send({ t: "closed", id });
+    return;
+  }
+  b.server.close(() => send({ t: "closed", id }));
+  b.server.closeIdleConnections();
+  setTimeout(() => b.server.closeAllConnections(), 10_000).unref();
+}
+
+process.on("message", (raw: unknown) => {
+  if (typeof raw !== "object" || raw === null) return;
+  const m = raw as { t?: unknown; id?: unknown; cfg?: unknown; startedAt?: unknown };
+  if (typeof m.id !== "number") return;
+  if (m.t === "create" && typeof m.cfg === "object" && m.cfg !== null) {
+    create(m.id, m.cfg as BackendConfig, typeof m.startedAt === "number" ? m.startedAt : Date.now());
+  } else if (m.t === "close") {
+    close(m.id);
+  }
 });
+
+// Served counts, pushed (not polled) so the parent's list() stays synchronous.
+const statsTimer = setInterval(() => {
+  const s: Array<[number, number, number]> = [];
+  for (const b of backends.values()) {
+    if (b.requests === b.reported) continue;
+    b.reported = b.requests;
+    s.push([b.id, b.requests, b.errors]);
+  }
+  if (s.length > 0) send({ t: "stats", s });
+}, 1_000);
+statsTimer.unref();
 
 const shutdown = () => {
-  server.close();
-  server.closeAllConnections();
+  for (const b of backends.values()) {
+    b.server.close();
+    b.server.closeAllConnections();
+  }
   process.exit(0);
 };
 process.on("disconnect", shutdown);
 process.on("SIGTERM", shutdown);
 process.on("SIGINT", shutdown);
+send({ t: "ready" });

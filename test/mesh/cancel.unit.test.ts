@@ -7,8 +7,9 @@ import { startLoad } from "./load.js";
 import type { MeshState } from "./model.js";
 import { seededRng } from "./rng.js";
 import { type MeshSimulator, startStaticMesh } from "./simulator.js";
-import { flaggerCatalog, stateOf, vsOf } from "./state-builders.js";
+import { flaggerCatalog, stateOf } from "./state-builders.js";
 import { sendUpstream } from "./upstream.js";
+import { clusterName, meshXds, routeTo } from "./xds-builders.js";
 
 const NS = "shop";
 const webapp = { workload: "webapp", namespace: NS, labels: { app: "webapp" } };
@@ -49,17 +50,11 @@ function abandonedRequest(proxyUrl: string): { sent: Promise<void>; abandon(): v
 
 describe("mesh simulator: callers that give up", () => {
   it("survives a client that leaves while the simulator starts its backend, and serves the next request", async () => {
-    const state: MeshState = stateOf({
-      ...flaggerCatalog(NS),
-      virtualServices: [
-        vsOf("catalog", NS, {
-          hosts: ["catalog"],
-          http: [{ route: [{ destination: { host: "catalog-primary" } }] }],
-        }),
-      ],
-    });
+    const parts = flaggerCatalog(NS);
+    const state: MeshState = stateOf(parts);
     const mesh: MeshSimulator = await startStaticMesh({
       state: () => state,
+      config: meshXds({ ...parts, routes: { catalog: [routeTo(clusterName("catalog-primary", NS))] } }),
       rng: seededRng(7),
       keepRecentRecords: 1000,
     });

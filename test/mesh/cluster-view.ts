@@ -1,6 +1,7 @@
-// Informers over the objects the mesh needs (client-node makeInformer), kept as a MeshState snapshot.
-// Informers stop on any error but 410; each one here restarts itself with back-off. Istio kinds are
-// watched at v1beta1, falling back to v1 when only v1 is served.
+// Informers over the objects the mesh needs besides istiod's xDS (client-node makeInformer): Pods (endpoint
+// IP -> pod, backend behaviour, peer labels), ReplicaSets (workload names), ConfigMaps (SIM_* env) and
+// Services, kept as a MeshState snapshot. Informers stop on any error but 410; each one here restarts
+// itself with back-off.
 import http from "node:http";
 import https from "node:https";
 import {
@@ -9,14 +10,7 @@ import {
   type KubernetesObject,
   makeInformer,
 } from "@kubernetes/client-node";
-import {
-  toConfigMap,
-  toDestinationRule,
-  toPod,
-  toReplicaSet,
-  toService,
-  toVirtualService,
-} from "./kube-objects.js";
+import { toConfigMap, toPod, toReplicaSet, toService } from "./kube-objects.js";
 import { MeshIndex } from "./mesh-index.js";
 import type { MeshState } from "./model.js";
 
@@ -27,22 +21,11 @@ interface ResourceDef<T> {
   convert: (raw: unknown) => T | undefined;
 }
 
-const ISTIO = "/apis/networking.istio.io";
 const DEFS = {
   pods: { name: "pods", paths: ["/api/v1/{ns}pods"], convert: toPod },
   services: { name: "services", paths: ["/api/v1/{ns}services"], convert: toService },
   configMaps: { name: "configmaps", paths: ["/api/v1/{ns}configmaps"], convert: toConfigMap },
   replicaSets: { name: "replicasets", paths: ["/apis/apps/v1/{ns}replicasets"], convert: toReplicaSet },
-  virtualServices: {
-    name: "virtualservices",
-    paths: [`${ISTIO}/v1beta1/{ns}virtualservices`, `${ISTIO}/v1/{ns}virtualservices`],
-    convert: toVirtualService,
-  },
-  destinationRules: {
-    name: "destinationrules",
-    paths: [`${ISTIO}/v1beta1/{ns}destinationrules`, `${ISTIO}/v1/{ns}destinationrules`],
-    convert: toDestinationRule,
-  },
 } satisfies { [K in keyof MeshState]: ResourceDef<MeshState[K][number]> };
 
 class HttpStatusError extends Error {
@@ -136,7 +119,7 @@ class ResourceWatch<T> {
       listed = true;
       // A restarted informer starts with an empty cache, so it reports no deletes for objects that went
       // away while it was down (e.g. across an API server restart): drop them here, or the mesh would
-      // keep routing to pods and VirtualServices that no longer exist.
+      // keep routing to pods that no longer exist.
       if (this.informer === informer) this.prune(new Set(body.items.map(keyOf)));
       return body;
     });
@@ -229,8 +212,6 @@ export class ClusterView {
       services: new ResourceWatch(kc, DEFS.services, ns, changed, log),
       configMaps: new ResourceWatch(kc, DEFS.configMaps, ns, changed, log),
       replicaSets: new ResourceWatch(kc, DEFS.replicaSets, ns, changed, log),
-      virtualServices: new ResourceWatch(kc, DEFS.virtualServices, ns, changed, log),
-      destinationRules: new ResourceWatch(kc, DEFS.destinationRules, ns, changed, log),
     };
   }
 
@@ -280,12 +261,10 @@ export class ClusterView {
       services: [...w.services.objects.values()],
       configMaps: [...w.configMaps.objects.values()],
       replicaSets: [...w.replicaSets.objects.values()],
-      virtualServices: [...w.virtualServices.objects.values()],
-      destinationRules: [...w.destinationRules.objects.values()],
     };
   }
 
-  /** The routing index for the current state, rebuilt lazily after changes. */
+  /** The lookup index for the current state, rebuilt lazily after changes. */
   index(): MeshIndex {
     if (!this.built || this.built.version !== this.version) {
       this.built = { version: this.version, index: new MeshIndex(this.state()) };

@@ -1,5 +1,14 @@
-// DestinationRule connectionPool limits (Envoy circuit breakers), per client workload and cluster.
-import type { PoolLimits } from "./traffic-policy.js";
+// Envoy circuit breakers (a cluster's circuit_breakers thresholds), per client sidecar and cluster.
+
+/** Envoy circuit breaker thresholds, as the simulator enforces them (Infinity = no limit). */
+export interface PoolLimits {
+  /** max_connections: requests in flight at once (HTTP/1.1: one per connection). */
+  maxConnections: number;
+  /** max_pending_requests: requests allowed to wait for a connection. */
+  maxPending: number;
+  /** max_requests: requests in flight at once to the cluster. */
+  maxRequests: number;
+}
 
 export type Release = () => void;
 

@@ -1,18 +1,7 @@
-// Service -> ready pods (optionally narrowed by a DestinationRule subset), and who each pod is.
-import { hostMatches, hostSpecificity, splitServiceFqdn } from "./hosts.js";
-import type { DestinationRuleSpec } from "./istio-types.js";
-import type { MeshIndex, ResolvedDestinationRule } from "./mesh-index.js";
-import type { PodInfo, ServiceInfo } from "./model.js";
+// Who a pod is: its workload (Istio's destination_workload) and its peer metadata for telemetry.
+import type { MeshIndex } from "./mesh-index.js";
+import type { PodInfo } from "./model.js";
 import { type PeerInfo, peerFromLabels } from "./peer.js";
-import { visibleTo } from "./routing.js";
-
-export function labelsSelect(
-  selector: Readonly<Record<string, string>>,
-  labels: Readonly<Record<string, string>>,
-) {
-  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
-  return true;
-}
 
 /**
  * Istio's destination_workload: the pod's controller, with a ReplicaSet replaced by its Deployment
@@ -33,50 +22,4 @@ export function workloadOf(index: MeshIndex, pod: PodInfo): string {
 
 export function podPeer(index: MeshIndex, pod: PodInfo): PeerInfo {
   return peerFromLabels(workloadOf(index, pod), pod.namespace, pod.labels, pod.serviceAccount);
-}
-
-/** Pods that would be in the Service's ready endpoints, narrowed by `subsetLabels`, sorted by name. */
-export function readyEndpoints(
-  index: MeshIndex,
-  service: ServiceInfo,
-  subsetLabels: Readonly<Record<string, string>> | undefined,
-): PodInfo[] {
-  const selector = service.selector;
-  if (!selector) return [];
-  return index
-    .podsIn(service.namespace)
-    .filter(
-      (p) =>
-        p.ready &&
-        !p.terminating &&
-        labelsSelect(selector, p.labels) &&
-        (!subsetLabels || labelsSelect(subsetLabels, p.labels)),
-    )
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-/**
- * The DestinationRule that applies to `host` for a client in `clientNs`, with Istio's precedence:
- * the client's namespace, then the service's namespace, then any other visible one; within each, the most
- * specific host (exact before `*.suffix`), then the oldest.
- */
-export function findDestinationRule(
-  index: MeshIndex,
-  host: string,
-  clientNs: string,
-): ResolvedDestinationRule | undefined {
-  // Most specific host first (exact before wildcards); the sort is stable, so oldest first among equals.
-  const candidates = index.destinationRules
-    .filter((r) => hostMatches(r.host, host) && visibleTo(r.dr.spec.exportTo, r.dr.namespace, clientNs))
-    .sort((a, b) => hostSpecificity(b.host) - hostSpecificity(a.host));
-  const serviceNs = splitServiceFqdn(host)?.namespace;
-  return (
-    candidates.find((r) => r.dr.namespace === clientNs) ??
-    candidates.find((r) => r.dr.namespace === serviceNs) ??
-    candidates[0]
-  );
-}
-
-export function findSubset(spec: DestinationRuleSpec, name: string) {
-  return spec.subsets.find((s) => s.name === name);
 }

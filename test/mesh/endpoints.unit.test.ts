@@ -1,11 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { behaviourFor, imageKey } from "./behaviour.js";
-import { findDestinationRule, podPeer, readyEndpoints, workloadOf } from "./endpoints.js";
-import { hash32, LoadBalancer, pickByHash } from "./load-balancer.js";
+import { podPeer, workloadOf } from "./endpoints.js";
 import { MeshIndex } from "./mesh-index.js";
-import { seededRng } from "./rng.js";
-import { drOf, podOf, serviceOf, stateOf } from "./state-builders.js";
-import { effectivePolicy } from "./traffic-policy.js";
+import { podOf, stateOf } from "./state-builders.js";
 
 const ns = "bookinfo";
 const reviews = (version: string, i: number, ready = true) =>
@@ -21,27 +18,14 @@ const reviews = (version: string, i: number, ready = true) =>
   });
 
 describe("endpoints", () => {
-  it("keeps ready, non-terminating pods that match the selector and the subset labels", () => {
-    const terminating = { ...reviews("v1", 9), terminating: true };
-    const other = podOf({
-      deployment: "ratings",
-      namespace: ns,
-      hash: "r",
-      labels: { app: "ratings" },
-      image: "r:1",
-    });
-    const elsewhere = { ...reviews("v1", 5), namespace: "other" };
-    const pods = [reviews("v1", 0), reviews("v1", 1, false), reviews("v2", 0), terminating, other, elsewhere];
-    const index = new MeshIndex(stateOf({ pods, services: [serviceOf("reviews", ns, { app: "reviews" })] }));
-    const svc = index.service("reviews.bookinfo.svc.cluster.local");
-    expect(svc).toBeDefined();
-    if (!svc) return;
-    expect(readyEndpoints(index, svc, undefined).map((p) => p.name)).toEqual([
-      "reviews-v1-hv1-0",
-      "reviews-v2-hv2-0",
-    ]);
-    expect(readyEndpoints(index, svc, { version: "v2" }).map((p) => p.name)).toEqual(["reviews-v2-hv2-0"]);
-    expect(readyEndpoints(index, svc, { version: "v3" })).toEqual([]);
+  it("pods are found by their IP (what istiod's endpoints point at); a live pod wins a shared IP", () => {
+    const a = reviews("v1", 0);
+    const b = reviews("v2", 0);
+    const old = { ...reviews("v1", 7), podIP: b.podIP, terminating: true };
+    const index = new MeshIndex(stateOf({ pods: [old, a, b, { ...reviews("v3", 0), podIP: undefined }] }));
+    expect(index.podByIp(a.podIP ?? "")?.name).toBe(a.name);
+    expect(index.podByIp(b.podIP ?? "")?.name).toBe(b.name);
+    expect(index.podByIp("10.0.0.1")).toBeUndefined();
   });
 
   it("workload = the ReplicaSet's Deployment, falling back to trimming the template hash", () => {
@@ -101,102 +85,6 @@ describe("endpoints", () => {
       canonicalService: "cat",
       canonicalRevision: "r7",
     });
-  });
-});
-
-describe("DestinationRule selection and traffic policy", () => {
-  it("prefers the client's namespace, then the service's", () => {
-    const inSvcNs = drOf("a", ns, { host: "reviews", subsets: [] }, 1);
-    const inClientNs = drOf("b", "client", { host: "reviews.bookinfo.svc.cluster.local", subsets: [] }, 2);
-    const index = new MeshIndex(stateOf({ destinationRules: [inSvcNs, inClientNs] }));
-    expect(findDestinationRule(index, "reviews.bookinfo.svc.cluster.local", "client")?.dr.name).toBe("b");
-    expect(findDestinationRule(index, "reviews.bookinfo.svc.cluster.local", "third")?.dr.name).toBe("a");
-    expect(findDestinationRule(index, "ratings.bookinfo.svc.cluster.local", "client")).toBeUndefined();
-    const wildcard = drOf("w", ns, { host: "*.bookinfo.svc.cluster.local", subsets: [] }, 0);
-    const withWildcard = new MeshIndex(stateOf({ destinationRules: [wildcard, inSvcNs] }));
-    expect(findDestinationRule(withWildcard, "reviews.bookinfo.svc.cluster.local", "x")?.dr.name).toBe("a");
-    expect(findDestinationRule(withWildcard, "ratings.bookinfo.svc.cluster.local", "x")?.dr.name).toBe("w");
-  });
-
-  it("subset and port-level settings override the DR-level ones field by field", () => {
-    const spec = {
-      host: "reviews",
-      trafficPolicy: {
-        loadBalancer: { simple: "RANDOM" },
-        connectionPool: { tcp: { maxConnections: 10 } },
-        portLevelSettings: [{ port: { number: 9080 }, loadBalancer: { simple: "LEAST_REQUEST" } }],
-      },
-      subsets: [
-        { name: "v1", labels: { version: "v1" } },
-        {
-          name: "v2",
-          labels: { version: "v2" },
-          trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: "x-user" } } },
-        },
-      ],
-    };
-    expect(effectivePolicy(spec, undefined, 80).lb).toEqual({ kind: "RANDOM" });
-    expect(effectivePolicy(spec, "v1", 9080).lb).toEqual({ kind: "LEAST_REQUEST" });
-    expect(effectivePolicy(spec, "v2", 9080).lb).toEqual({
-      kind: "CONSISTENT_HASH",
-      hash: { httpHeaderName: "x-user" },
-    });
-    expect(effectivePolicy(spec, "v2", 80).pool.maxConnections).toBe(10);
-    expect(effectivePolicy(undefined, undefined, 80)).toEqual({
-      lb: { kind: "ROUND_ROBIN" },
-      pool: { maxConnections: Infinity, maxPending: Infinity, maxRequests: Infinity },
-      hasOutlierDetection: false,
-    });
-  });
-});
-
-describe("load balancing", () => {
-  const pods = [reviews("v1", 0), reviews("v1", 1), reviews("v1", 2)];
-  const ctx = { headers: {}, sourceIp: "10.0.0.1", path: "/" };
-
-  it("round robin cycles over the pods", () => {
-    const lb = new LoadBalancer();
-    const names = Array.from(
-      { length: 6 },
-      () => lb.pick("c", { kind: "ROUND_ROBIN" }, pods, ctx, seededRng(1))?.pod.name,
-    );
-    expect(names).toEqual([...pods, ...pods].map((p) => p.name));
-  });
-
-  it("retries avoid previously tried pods while others remain", () => {
-    const lb = new LoadBalancer();
-    const tried = new Set([`${ns}/${pods[0]?.name}`, `${ns}/${pods[1]?.name}`]);
-    for (let i = 0; i < 5; i++) {
-      expect(lb.pick("c", { kind: "RANDOM" }, pods, ctx, seededRng(i), tried)?.pod.name).toBe(pods[2]?.name);
-    }
-  });
-
-  it("consistent hash: same key, same pod; keys spread over pods; header missing falls back to random", () => {
-    const lb = new LoadBalancer();
-    const policy = { kind: "CONSISTENT_HASH" as const, hash: { httpHeaderName: "x-user" } };
-    const seen = new Set<string>();
-    for (let u = 0; u < 60; u++) {
-      const c = { ...ctx, headers: { "x-user": `user-${u}` } };
-      const first = lb.pick("c", policy, pods, c, seededRng(u))?.pod.name;
-      for (let k = 0; k < 5; k++)
-        expect(lb.pick("c", policy, pods, c, seededRng(k + 100))?.pod.name).toBe(first);
-      if (first) seen.add(first);
-    }
-    expect(seen.size).toBe(3);
-    expect(pickByHash("user-1", pods)?.name).toBe(pickByHash("user-1", [...pods].reverse())?.name);
-    expect(hash32("a")).not.toBe(hash32("b"));
-  });
-
-  it("least request prefers the less loaded of two choices", () => {
-    const lb = new LoadBalancer();
-    const [a, b] = pods;
-    if (!a || !b) return;
-    for (let i = 0; i < 10; i++) lb.begin(a);
-    let toB = 0;
-    for (let i = 0; i < 200; i++)
-      if (lb.pick("c", { kind: "LEAST_REQUEST" }, [a, b], ctx, seededRng(i))?.pod === b) toB++;
-    // a is only chosen when both random choices are a (~25%).
-    expect(toB).toBeGreaterThan(120);
   });
 });
 

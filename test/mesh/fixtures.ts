@@ -8,8 +8,10 @@ import {
   type V1Deployment,
   type V1Service,
 } from "@kubernetes/client-node";
-import type { MeshDebugState } from "./admin.js";
+import type { MeshDebugState, SidecarConfigDump } from "./admin.js";
+import type { RouteConfigurationJson, RouteJson } from "./envoy/xds-json.js";
 import type { DestinationRuleSpec, VirtualServiceSpec } from "./istio-types.js";
+import { formatLabelList } from "./peer.js";
 
 export interface AppSpec {
   name: string;
@@ -162,7 +164,7 @@ export async function fetchMeshState(adminUrl: string): Promise<MeshDebugState> 
   return (await res.json()) as MeshDebugState;
 }
 
-/** Poll the simulator's view until `ready` holds (e.g. a VirtualService's resourceVersion is seen). */
+/** Poll the simulator's view until `ready` holds (e.g. pods of a workload are ready). */
 export async function waitForMeshState(
   adminUrl: string,
   what: string,
@@ -192,4 +194,83 @@ export function seesObject(
       x.name === obj.metadata?.name &&
       x.resourceVersion === obj.metadata?.resourceVersion,
   );
+}
+
+/** A caller as the x-mesh-source-* headers name it (load.ts / client.ts `source`). */
+export interface MeshSource {
+  workload: string;
+  namespace: string;
+  labels?: Record<string, string>;
+  serviceAccount?: string;
+}
+
+/** The caller's sidecar (created if needed, once istiod has configured it) and its xDS snapshot. */
+export async function fetchSidecarConfig(
+  adminUrl: string,
+  source: MeshSource,
+): Promise<SidecarConfigDump | undefined> {
+  const u = new URL("/debug/xds", adminUrl);
+  u.searchParams.set("connect", "1");
+  u.searchParams.set("namespace", source.namespace);
+  u.searchParams.set("workload", source.workload);
+  u.searchParams.set("labels", formatLabelList(source.labels ?? {}));
+  if (source.serviceAccount) u.searchParams.set("serviceAccount", source.serviceAccount);
+  const res = await fetch(u);
+  if (!res.ok) throw new Error(`mesh /debug/xds: HTTP ${res.status}: ${await res.text()}`);
+  const all = (await res.json()) as SidecarConfigDump[];
+  const want = formatLabelList(source.labels ?? {});
+  return all.find((c) => formatLabelList(c.identity.labels) === want) ?? all[0];
+}
+
+/**
+ * Poll the caller's sidecar until its configuration from istiod satisfies `ready` (istiod pushes about
+ * 100 ms after an object changes; xDS carries no resourceVersion, so wait on the content).
+ */
+export async function waitForSidecarConfig(
+  adminUrl: string,
+  what: string,
+  source: MeshSource,
+  ready: (c: SidecarConfigDump) => boolean,
+  timeoutMs = 60_000,
+): Promise<SidecarConfigDump> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await fetchSidecarConfig(adminUrl, source);
+    if (c && ready(c)) return c;
+    if (Date.now() > deadline) throw new Error(`mesh simulator: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Every route of every route configuration (in order). */
+export function routesOf(c: SidecarConfigDump): RouteJson[] {
+  return Object.values(c.routes).flatMap((rc) =>
+    ((rc as RouteConfigurationJson).virtual_hosts ?? []).flatMap((vh) => vh.routes ?? []),
+  );
+}
+
+/** `namespace/name` of the VirtualServices the routes come from (Istio's route metadata). */
+export function virtualServicesIn(c: SidecarConfigDump): string[] {
+  const out = new Set<string>();
+  for (const r of routesOf(c)) {
+    const ref = (r as { metadata?: { filter_metadata?: { istio?: { config?: unknown } } } }).metadata
+      ?.filter_metadata?.istio?.config;
+    const m = typeof ref === "string" ? /\/namespaces\/([^/]+)\/virtual-service\/([^/]+)$/.exec(ref) : null;
+    if (m) out.add(`${m[1]}/${m[2]}`);
+  }
+  return [...out];
+}
+
+/** The weights of each weighted-cluster route, e.g. [[80, 20]]. */
+export function routeWeights(c: SidecarConfigDump): number[][] {
+  return routesOf(c).flatMap((r) => {
+    const w = r.route?.weighted_clusters?.clusters;
+    return w ? [w.map((x) => x.weight ?? 0)] : [];
+  });
+}
+
+/** Endpoints istiod sent for a cluster (`outbound|80||catalog.ns.svc.cluster.local`). */
+export function endpointCount(c: SidecarConfigDump, cluster: string): number {
+  const cla = c.endpoints[cluster] as { endpoints?: Array<{ lb_endpoints?: unknown[] }> } | undefined;
+  return (cla?.endpoints ?? []).reduce((n, l) => n + (l.lb_endpoints?.length ?? 0), 0);
 }

@@ -1,16 +1,7 @@
 // Raw Kubernetes JSON (as the API server sends it) -> the simulator's model. Lenient: an object that does
 // not parse is skipped by the caller, never fatal.
 import { z } from "zod";
-import { DestinationRuleSpecSchema, VirtualServiceSpecSchema } from "./istio-types.js";
-import type {
-  ConfigMapInfo,
-  ContainerInfo,
-  DestinationRuleInfo,
-  PodInfo,
-  ReplicaSetInfo,
-  ServiceInfo,
-  VirtualServiceInfo,
-} from "./model.js";
+import type { ConfigMapInfo, ContainerInfo, PodInfo, ReplicaSetInfo, ServiceInfo } from "./model.js";
 
 const OwnerRef = z.object({ kind: z.string(), name: z.string(), controller: z.boolean().optional() });
 const Meta = z.object({
@@ -28,12 +19,6 @@ function controllerOwner(meta: MetaT): { kind: string; name: string } | undefine
   const refs = meta.ownerReferences ?? [];
   const ref = refs.find((r) => r.controller === true) ?? refs[0];
   return ref ? { kind: ref.kind, name: ref.name } : undefined;
-}
-
-function timestampMs(t: string | Date | null | undefined): number {
-  if (t === null || t === undefined) return 0;
-  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
-  return Number.isNaN(ms) ? 0 : ms;
 }
 
 const ServiceJson = z.object({
@@ -97,6 +82,7 @@ const PodJson = z.object({
   status: z
     .object({
       phase: z.string().nullish(),
+      podIP: z.string().nullish(),
       conditions: z.array(z.object({ type: z.string(), status: z.string() })).nullish(),
     })
     .nullish(),
@@ -115,6 +101,7 @@ export function toPod(raw: unknown): PodInfo | undefined {
     ready: ready && !finished,
     terminating: metadata.deletionTimestamp !== null && metadata.deletionTimestamp !== undefined,
     serviceAccount: spec.serviceAccountName || "default",
+    podIP: status?.podIP || undefined,
     owner: controllerOwner(metadata),
     containers: spec.containers.map(toContainer),
   };
@@ -138,36 +125,4 @@ export function toConfigMap(raw: unknown): ConfigMapInfo | undefined {
   const r = ConfigMapJson.safeParse(raw);
   if (!r.success) return undefined;
   return { name: r.data.metadata.name, namespace: r.data.metadata.namespace, data: r.data.data ?? {} };
-}
-
-const IstioJson = z.object({ metadata: Meta, spec: z.unknown() });
-
-export function toVirtualService(raw: unknown): VirtualServiceInfo | undefined {
-  const r = IstioJson.safeParse(raw);
-  if (!r.success) return undefined;
-  const spec = VirtualServiceSpecSchema.safeParse(r.data.spec ?? {});
-  if (!spec.success) return undefined;
-  const m = r.data.metadata;
-  return {
-    name: m.name,
-    namespace: m.namespace,
-    resourceVersion: m.resourceVersion ?? "",
-    createdAt: timestampMs(m.creationTimestamp),
-    spec: spec.data,
-  };
-}
-
-export function toDestinationRule(raw: unknown): DestinationRuleInfo | undefined {
-  const r = IstioJson.safeParse(raw);
-  if (!r.success) return undefined;
-  const spec = DestinationRuleSpecSchema.safeParse(r.data.spec ?? {});
-  if (!spec.success) return undefined;
-  const m = r.data.metadata;
-  return {
-    name: m.name,
-    namespace: m.namespace,
-    resourceVersion: m.resourceVersion ?? "",
-    createdAt: timestampMs(m.creationTimestamp),
-    spec: spec.data,
-  };
 }

@@ -33,6 +33,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Requests allowed in flight; beyond it a scheduled request is skipped and counted as dropped. */
   maxInFlight?: number;
+  /** Called for every completed response (e.g. to pool latencies of many runs for one quantile). */
+  onResponse?: (r: { status: number; version: string; latencyMs: number }) => void;
 }
 
 export interface LoadResult {
@@ -184,7 +186,9 @@ export function startLoad(o: LoadOptions): LoadRun {
         bump(r.byStatus, status);
         bump(r.byVersion, version);
         bump(r.byVersionStatus, `${version} ${status}`);
-        latencies.push(performance.now() - start);
+        const latencyMs = performance.now() - start;
+        latencies.push(latencyMs);
+        o.onResponse?.({ status: res.statusCode ?? 0, version, latencyMs });
         inFlight--;
         maybeSettle();
       });

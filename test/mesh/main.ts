@@ -1,8 +1,9 @@
-// CLI: npx tsx test/mesh/main.ts --kubeconfig PATH [--namespace NS] [--proxy-port N] [--metrics-port N]
+// CLI: node --import tsx test/mesh/main.ts --xds 127.0.0.1:PORT --kubeconfig PATH [--namespace NS]
+//        [--proxy-port N] [--metrics-port N]
 // Prints one JSON line {"proxyUrl","metricsUrl","adminUrl","pid"} on stdout when ready; SIGTERM/SIGINT stop
 // it (and every backend process) cleanly.
 import { parseArgs } from "node:util";
-import { startMeshSimulator } from "./simulator.js";
+import { startMeshSimulator, xdsAddressFromEnv } from "./simulator.js";
 
 function port(text: string | undefined, flag: string): number {
   if (text === undefined) return 0;
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       kubeconfig: { type: "string" },
+      xds: { type: "string" },
       namespace: { type: "string" },
       "proxy-port": { type: "string" },
       "metrics-port": { type: "string" },
@@ -23,11 +25,13 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      "usage: main.ts [--kubeconfig PATH] [--namespace NS (default: all)] [--proxy-port N] [--metrics-port N]\n",
+      "usage: main.ts --xds HOST:PORT (istiod's plaintext xDS; default $SERIN_ISTIOD_XDS) [--kubeconfig PATH]\n" +
+        "               [--namespace NS (default: all)] [--proxy-port N] [--metrics-port N]\n",
     );
     return;
   }
   const mesh = await startMeshSimulator({
+    xdsAddress: values.xds ?? xdsAddressFromEnv(),
     kubeconfigPath: values.kubeconfig ?? process.env.SERIN_KUBECONFIG,
     namespace: values.namespace,
     proxyPort: port(values["proxy-port"], "--proxy-port"),

@@ -1,36 +1,16 @@
-// Lookup tables over one MeshState snapshot (built once per change, read per request).
-import { resolveConfigHost, serviceFqdn } from "./hosts.js";
-import type {
-  ConfigMapInfo,
-  DestinationRuleInfo,
-  MeshState,
-  PodInfo,
-  ReplicaSetInfo,
-  ServiceInfo,
-  VirtualServiceInfo,
-} from "./model.js";
-
-export interface ResolvedVirtualService {
-  vs: VirtualServiceInfo;
-  /** Hosts resolved against the VS namespace (FQDN, literal or wildcard). */
-  hosts: string[];
-}
-
-export interface ResolvedDestinationRule {
-  dr: DestinationRuleInfo;
-  host: string;
-}
+// Lookup tables over one MeshState snapshot (built once per change, read per request): pods by IP (what
+// istiod's endpoints point at), pods by namespace, ReplicaSets and ConfigMaps.
+import { serviceFqdn } from "./hosts.js";
+import type { ConfigMapInfo, MeshState, PodInfo, ReplicaSetInfo, ServiceInfo } from "./model.js";
 
 export class MeshIndex {
   readonly state: MeshState;
   private readonly servicesByFqdn = new Map<string, ServiceInfo>();
   private readonly podsByNamespace = new Map<string, PodInfo[]>();
+  private readonly podsByIp = new Map<string, PodInfo>();
   private readonly replicaSets = new Map<string, ReplicaSetInfo>();
   private readonly configMaps = new Map<string, ConfigMapInfo>();
   readonly namespaces = new Set<string>();
-  /** Mesh-visible VirtualServices, oldest first (Istio's conflict rule). */
-  readonly virtualServices: ResolvedVirtualService[];
-  readonly destinationRules: ResolvedDestinationRule[];
 
   constructor(state: MeshState) {
     this.state = state;
@@ -46,21 +26,13 @@ export class MeshIndex {
       }
       list.push(p);
       this.namespaces.add(p.namespace);
+      if (!p.podIP) continue;
+      // Two pods can briefly share an IP (one terminating, one new): the live one wins.
+      const prev = this.podsByIp.get(p.podIP);
+      if (!prev || (prev.terminating && !p.terminating)) this.podsByIp.set(p.podIP, p);
     }
     for (const rs of state.replicaSets) this.replicaSets.set(`${rs.namespace}/${rs.name}`, rs);
     for (const cm of state.configMaps) this.configMaps.set(`${cm.namespace}/${cm.name}`, cm);
-    this.virtualServices = state.virtualServices
-      .filter((vs) => {
-        const gws = vs.spec.gateways ?? [];
-        return gws.length === 0 || gws.includes("mesh");
-      })
-      .slice()
-      .sort((a, b) => a.createdAt - b.createdAt || keyOf(a).localeCompare(keyOf(b)))
-      .map((vs) => ({ vs, hosts: vs.spec.hosts.map((h) => resolveConfigHost(h, vs.namespace)) }));
-    this.destinationRules = state.destinationRules
-      .slice()
-      .sort((a, b) => a.createdAt - b.createdAt || keyOf(a).localeCompare(keyOf(b)))
-      .map((dr) => ({ dr, host: resolveConfigHost(dr.spec.host, dr.namespace) }));
   }
 
   service(fqdn: string): ServiceInfo | undefined {
@@ -71,6 +43,11 @@ export class MeshIndex {
     return this.podsByNamespace.get(namespace) ?? [];
   }
 
+  /** The pod with this status.podIP (an EDS endpoint's address). */
+  podByIp(ip: string): PodInfo | undefined {
+    return this.podsByIp.get(ip);
+  }
+
   replicaSet(namespace: string, name: string): ReplicaSetInfo | undefined {
     return this.replicaSets.get(`${namespace}/${name}`);
   }
@@ -78,8 +55,4 @@ export class MeshIndex {
   configMap(namespace: string, name: string): ConfigMapInfo | undefined {
     return this.configMaps.get(`${namespace}/${name}`);
   }
-}
-
-function keyOf(o: { namespace: string; name: string }): string {
-  return `${o.namespace}/${o.name}`;
 }

@@ -1,6 +1,6 @@
 // The simulator's view of the cluster: plain data, built from the informers' caches (cluster-view.ts)
-// or written by hand in tests. Everything that routes reads a MeshState and nothing else.
-import type { DestinationRuleSpec, VirtualServiceSpec } from "./istio-types.js";
+// or written by hand in tests. Routing comes from istiod's xDS (envoy/); the MeshState only says which pod
+// an endpoint IP is, how its app behaves and who it is for telemetry.
 
 export interface ObjectRef {
   name: string;
@@ -37,6 +37,8 @@ export interface PodInfo extends ObjectRef {
   ready: boolean;
   terminating: boolean;
   serviceAccount: string;
+  /** status.podIP: what istiod's endpoints (EDS) point at. undefined until assigned. */
+  podIP: string | undefined;
   /** Controller owner (kind + name), e.g. ReplicaSet catalog-7d9f. */
   owner: { kind: string; name: string } | undefined;
   containers: ContainerInfo[];
@@ -50,23 +52,11 @@ export interface ConfigMapInfo extends ObjectRef {
   data: Record<string, string>;
 }
 
-export interface IstioObject<Spec> extends ObjectRef {
-  resourceVersion: string;
-  /** ms since epoch; the oldest VirtualService wins a host conflict, as in Istio. */
-  createdAt: number;
-  spec: Spec;
-}
-
-export type VirtualServiceInfo = IstioObject<VirtualServiceSpec>;
-export type DestinationRuleInfo = IstioObject<DestinationRuleSpec>;
-
 export interface MeshState {
   services: ServiceInfo[];
   pods: PodInfo[];
   replicaSets: ReplicaSetInfo[];
   configMaps: ConfigMapInfo[];
-  virtualServices: VirtualServiceInfo[];
-  destinationRules: DestinationRuleInfo[];
 }
 
 export function emptyMeshState(): MeshState {
@@ -75,7 +65,5 @@ export function emptyMeshState(): MeshState {
     pods: [],
     replicaSets: [],
     configMaps: [],
-    virtualServices: [],
-    destinationRules: [],
   };
 }

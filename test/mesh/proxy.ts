@@ -1,38 +1,64 @@
-// "The client sidecar": an HTTP server on loopback that routes each request the way Envoy would with the
-// config Istio generates, forwards it to a backend process, and records Istio's metrics on both sides.
+// "The client sidecar": an HTTP server on loopback that routes each request by the xDS configuration
+// istiod pushed to the calling workload's (simulated) sidecar, with Envoy's semantics (envoy/), forwards
+// it to the backend of the pod behind the chosen endpoint, and records Istio's metrics on both sides.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import type { BackendManager, BackendSpec } from "./backends.js";
 import { behaviourFor, behaviourKey, type ImageCatalogue } from "./behaviour.js";
 import { ConnectionPools } from "./connection-pool.js";
-import { parseDurationMs } from "./durations.js";
-import { findDestinationRule, findSubset, podPeer, readyEndpoints, workloadOf } from "./endpoints.js";
-import { decideFault } from "./faults.js";
-import { parseAuthority, resolveConfigHost, shadowAuthority, splitServiceFqdn } from "./hosts.js";
+import { podPeer, workloadOf } from "./endpoints.js";
+import type { CompiledCluster } from "./envoy/clusters.js";
+import { decideFault } from "./envoy/fault.js";
+import type { Headers } from "./envoy/headers.js";
+import { eligibleHosts, type LbRequest, LoadBalancer } from "./envoy/load-balancer.js";
+import type { MatchRequest } from "./envoy/matchers.js";
+import { OutlierDetector, type OutlierResult, outlierResultOf } from "./envoy/outlier.js";
+import { type AttemptOutcome, backoffMs, isRetriable, type RetryPolicy } from "./envoy/retry.js";
+import { splitHost } from "./envoy/route-table.js";
 import {
-  applyHeaderOps,
-  flattenHeaders,
-  type HeaderMap,
-  readBody,
-  responseHeaders,
-  rewritePath,
-} from "./http-util.js";
-import { type Destination, type HttpRoute, percentValue } from "./istio-types.js";
-import { type LbContext, LoadBalancer } from "./load-balancer.js";
-import type { RequestFacts } from "./matching.js";
+  type CompiledSidecarConfig,
+  compileSidecarConfig,
+  decide,
+  finalizeResponseHeaders,
+  type RouteDecision,
+  upstreamRequest,
+} from "./envoy/sidecar-config.js";
+import type { XdsSnapshot } from "./envoy/xds-json.js";
+import { shadowAuthority, splitServiceFqdn } from "./hosts.js";
+import { flattenHeaders, readBody, responseHeaders } from "./http-util.js";
 import type { MeshIndex } from "./mesh-index.js";
-import type { PodInfo, ServiceInfo } from "./model.js";
-import { type PeerInfo, type SourceIdentity, sourceFromHeaders, UNKNOWN, UNKNOWN_PEER } from "./peer.js";
-import { backoffMs, isRetriable, type RetryPolicy, retryPolicyFor } from "./retry-policy.js";
-import { chance, type Rng } from "./rng.js";
-import { decideRoute, type RouteDecision, type Target } from "./routing.js";
+import type { PodInfo } from "./model.js";
+import {
+  type PeerInfo,
+  SOURCE_HEADERS,
+  type SourceIdentity,
+  sourceFromHeaders,
+  UNKNOWN,
+  UNKNOWN_PEER,
+} from "./peer.js";
+import type { Rng } from "./rng.js";
 import type { MeshTelemetry, ServiceRef } from "./telemetry.js";
-import { type EffectivePolicy, effectivePolicy } from "./traffic-policy.js";
 import { sendUpstream } from "./upstream.js";
 
+/** Who a sidecar belongs to: what istiod selects its configuration by (structurally xds/client's). */
+export interface SidecarIdentity {
+  namespace: string;
+  labels: Record<string, string>;
+  workload: string;
+  serviceAccount: string;
+}
+
+/** A simulated sidecar's configuration source (structurally xds/client's Sidecar). */
+export interface SidecarSource {
+  config(): XdsSnapshot;
+}
+
 export interface ProxyDeps {
+  /** Pods (by IP), ReplicaSets and ConfigMaps: endpoint -> pod -> backend and peer labels. */
   index: () => MeshIndex;
+  /** The calling workload's sidecar, resolved once its xDS configuration is complete. */
+  sidecarFor: (identity: SidecarIdentity) => Promise<SidecarSource>;
   backends: BackendManager;
   telemetry: MeshTelemetry;
   catalogue: ImageCatalogue;
@@ -45,18 +71,6 @@ export interface ProxyDeps {
 const BODY_LIMIT = 8 * 1024 * 1024;
 const MIRROR_TIMEOUT_MS = 30_000;
 
-/** A resolved upstream cluster: Service + port + subset, with its DestinationRule policy. */
-interface Cluster {
-  key: string;
-  service: ServiceInfo;
-  ref: ServiceRef;
-  port: number;
-  subsetLabels: Record<string, string> | undefined;
-  policy: EffectivePolicy;
-}
-
-type ClusterResult = { ok: true; cluster: Cluster } | { ok: false; ref: ServiceRef };
-
 interface Outcome {
   status: number;
   headers: Record<string, string | string[]>;
@@ -66,9 +80,45 @@ interface Outcome {
   peer: PeerInfo;
 }
 
+function local(status: number, flags: string[], body = ""): Outcome {
+  return { status, headers: {}, body, flags, peer: UNKNOWN_PEER };
+}
+
 export function serviceRefOf(host: string): ServiceRef {
   const s = splitServiceFqdn(host);
   return s ? { host, name: s.name, namespace: s.namespace } : { host, name: host, namespace: UNKNOWN };
+}
+
+/** destination_service of a cluster `outbound|PORT|SUBSET|FQDN`. */
+export function clusterServiceRef(c: CompiledCluster): ServiceRef | undefined {
+  return c.service ? serviceRefOf(c.service.host) : undefined;
+}
+
+/** The sidecar identity of a caller, from the x-mesh-source-* headers (none: an unknown peer). */
+export function identityOf(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  source: SourceIdentity,
+): SidecarIdentity {
+  const one = (name: string): string | undefined => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const workload = one(SOURCE_HEADERS.workload);
+  if (!workload)
+    return { namespace: source.namespace, labels: {}, workload: UNKNOWN, serviceAccount: "default" };
+  return {
+    namespace: source.namespace,
+    labels: { ...source.labels },
+    workload,
+    serviceAccount: one(SOURCE_HEADERS.serviceAccount) || "default",
+  };
+}
+
+export function sidecarKey(id: SidecarIdentity): string {
+  const labels = Object.keys(id.labels)
+    .sort()
+    .map((k) => [k, id.labels[k]]);
+  return JSON.stringify([id.namespace, labels, id.workload, id.serviceAccount]);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -84,9 +134,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+type Forward = Extract<RouteDecision, { kind: "forward" }>;
+
 export class MeshProxy {
   private readonly lb = new LoadBalancer();
   private readonly pools = new ConnectionPools();
+  /** Envoy's outlier detection state, per client sidecar and cluster. */
+  private readonly outliers = new Map<string, OutlierDetector>();
+  /** Retries in flight per client sidecar and cluster (circuit breaker max_retries). */
+  private readonly activeRetries = new Map<string, number>();
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64 });
   private readonly specCache = new WeakMap<MeshIndex, Map<string, BackendSpec>>();
   readonly server: http.Server;
@@ -119,7 +175,7 @@ export class MeshProxy {
     this.agent.destroy();
   }
 
-  /** Which backend process serves a pod (one per workload version). */
+  /** Which backend serves a pod (one per workload version and behaviour). */
   backendSpec(index: MeshIndex, pod: PodInfo): BackendSpec {
     let cache = this.specCache.get(index);
     if (!cache) {
@@ -143,133 +199,121 @@ export class MeshProxy {
     return spec;
   }
 
+  private outlier(stateKey: string): OutlierDetector {
+    let d = this.outliers.get(stateKey);
+    if (!d) {
+      d = new OutlierDetector();
+      this.outliers.set(stateKey, d);
+    }
+    return d;
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const start = performance.now();
     const source = sourceFromHeaders(req.headers, this.deps.defaultNamespace, req.socket.remoteAddress ?? "");
+    const identity = identityOf(req.headers, source);
     const headers = flattenHeaders(req.headers, true);
     const ctx: RequestContext = {
-      start,
+      start: performance.now(),
       source,
+      sidecarKey: sidecarKey(identity),
       res,
       recorded: false,
       clientGone: new AbortController(),
       serviceRef: undefined,
     };
-    // Listen for the client leaving before the first await: a caller that gives up while its body is
-    // read (or a backend starts) must abort everything done on its behalf.
+    // Listen for the client leaving before the first await: a caller that gives up while its sidecar
+    // connects, its body is read or a backend starts must abort everything done on its behalf.
     res.on("close", () => {
       if (!res.writableFinished) {
         ctx.clientGone.abort();
         this.recordSource(ctx, 0, ["DC"], UNKNOWN_PEER);
       }
     });
-    const body = await readBody(req, BODY_LIMIT);
-    if (ctx.clientGone.signal.aborted) return;
-    const authority = req.headers.host ?? "";
-    const index = this.deps.index();
-    const facts: RequestFacts = {
-      method: req.method ?? "GET",
-      path: req.url ?? "/",
-      authority,
-      scheme: "http",
-      headers,
-      port: 0,
-      source: { labels: source.labels, namespace: source.namespace },
-    };
-    if (body === undefined) {
-      this.reply(ctx, { status: 413, headers: {}, body: "payload too large", flags: [], peer: UNKNOWN_PEER });
+    let sidecar: SidecarSource;
+    try {
+      sidecar = await this.deps.sidecarFor(identity);
+    } catch (err) {
+      this.deps.log(
+        `sidecar for ${ctx.sidecarKey} not ready: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      this.reply(
+        ctx,
+        local(503, ["NC"], "mesh simulator: the caller's sidecar has no configuration from istiod"),
+      );
       return;
     }
-    const decision = decideRoute(index, parseAuthority(authority), facts, this.deps.rng);
-    await this.dispatch(index, decision, facts, headers, body, ctx);
-  }
-
-  private async dispatch(
-    index: MeshIndex,
-    decision: RouteDecision,
-    facts: RequestFacts,
-    headers: HeaderMap,
-    body: Buffer,
-    ctx: RequestContext,
-  ): Promise<void> {
+    // A real pod's sidecar is ready before the app sends traffic: latency starts now.
+    ctx.start = performance.now();
+    const body = await readBody(req, BODY_LIMIT);
+    if (ctx.clientGone.signal.aborted) return;
+    if (body === undefined) {
+      this.reply(ctx, local(413, [], "payload too large"));
+      return;
+    }
+    const config = compileSidecarConfig(sidecar.config());
+    const m: MatchRequest = {
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      authority: req.headers.host ?? "",
+      scheme: "http",
+      headers,
+    };
+    const decision = decide(config, m, this.deps.rng);
     switch (decision.kind) {
       case "no-route":
-        ctx.serviceRef = serviceRefOf(decision.host);
-        this.reply(ctx, { status: 404, headers: {}, body: "", flags: ["NR"], peer: UNKNOWN_PEER });
+        ctx.serviceRef = serviceRefOf(decision.serviceHost);
+        this.reply(ctx, local(404, ["NR"]));
         return;
-      case "redirect":
+      case "redirect": {
+        const h: Headers = { location: decision.location };
+        finalizeResponseHeaders(decision, h);
+        this.reply(ctx, { status: decision.status, headers: h, body: "", flags: [], peer: UNKNOWN_PEER });
+        return;
+      }
+      case "direct": {
+        const h: Headers = {};
+        finalizeResponseHeaders(decision, h);
         this.reply(ctx, {
           status: decision.status,
-          headers: { location: decision.location },
-          body: "",
-          flags: [],
-          peer: UNKNOWN_PEER,
-        });
-        return;
-      case "direct":
-        this.reply(ctx, {
-          status: decision.status,
-          headers: {},
+          headers: h,
           body: decision.body,
           flags: [],
           peer: UNKNOWN_PEER,
         });
         return;
+      }
       case "forward":
-        await this.forward(index, decision, facts, headers, body, ctx);
+        await this.forward(config, decision, m, headers, body, ctx);
         return;
     }
   }
 
-  /** Service + port + subset for a route target; a missing one is Envoy's "no cluster" (503 NC). */
-  private cluster(index: MeshIndex, target: Target, listenPort: number, clientNs: string): ClusterResult {
-    const ref = serviceRefOf(target.host);
-    const service = index.service(target.host);
-    if (!service) return { ok: false, ref };
-    let port = target.port;
-    if (port === undefined) {
-      if (service.ports.some((p) => p.port === listenPort)) port = listenPort;
-      else if (service.ports.length === 1) port = service.ports[0]?.port;
-    }
-    if (port === undefined || !service.ports.some((p) => p.port === port)) return { ok: false, ref };
-    const dr = findDestinationRule(index, target.host, clientNs);
-    let subsetLabels: Record<string, string> | undefined;
-    if (target.subset) {
-      const subset = dr ? findSubset(dr.dr.spec, target.subset) : undefined;
-      if (!subset) return { ok: false, ref };
-      subsetLabels = subset.labels ?? {};
-    }
-    const policy = effectivePolicy(dr?.dr.spec, target.subset, port);
-    const key = `outbound|${port}|${target.subset ?? ""}|${target.host}`;
-    return { ok: true, cluster: { key, service, ref, port, subsetLabels, policy } };
-  }
-
   private async forward(
-    index: MeshIndex,
-    decision: Extract<RouteDecision, { kind: "forward" }>,
-    facts: RequestFacts,
-    inHeaders: HeaderMap,
+    config: CompiledSidecarConfig,
+    d: Forward,
+    m: MatchRequest,
+    inHeaders: Record<string, string>,
     body: Buffer,
     ctx: RequestContext,
   ): Promise<void> {
-    const route = decision.selected?.route;
-    const target = decision.target;
-    if (!target) {
-      ctx.serviceRef = serviceRefOf(decision.resolution.host);
-      this.reply(ctx, { status: 503, headers: {}, body: "", flags: ["NC"], peer: UNKNOWN_PEER });
+    ctx.serviceRef = serviceRefOf(d.serviceHost);
+    const cluster = d.clusterName ? config.clusters.get(d.clusterName) : undefined;
+    if (!cluster) {
+      this.reply(ctx, local(d.action.clusterNotFoundStatus, ["NC"]));
       return;
     }
-    const c = this.cluster(index, target, decision.port, ctx.source.namespace);
-    ctx.serviceRef = c.ok ? c.cluster.ref : c.ref;
-    if (!c.ok) {
-      this.reply(ctx, { status: 503, headers: {}, body: "", flags: ["NC"], peer: UNKNOWN_PEER });
+    ctx.serviceRef = clusterServiceRef(cluster) ?? ctx.serviceRef;
+    if (cluster.type === "ORIGINAL_DST") {
+      // PassthroughCluster: a host the mesh does not know. The simulator has no DNS or original
+      // destination to pass through to, so this is a host nobody serves.
+      ctx.serviceRef = serviceRefOf(splitHost(m.authority).host);
+      this.reply(ctx, local(404, ["NR"]));
       return;
     }
-    const cluster = c.cluster;
     const flags: string[] = [];
 
-    // Fault injection happens in the client sidecar, before the router.
-    const fault = decideFault(route?.fault, this.deps.rng);
+    // The fault filter runs in the client sidecar, before the router.
+    const fault = decideFault(d.fault, this.deps.rng);
     if (fault.delayMs !== undefined) {
       flags.push("DI");
       await sleep(fault.delayMs, ctx.clientGone.signal);
@@ -277,35 +321,20 @@ export class MeshProxy {
     }
     if (fault.abortStatus !== undefined) {
       flags.push("FI");
-      this.reply(ctx, {
-        status: fault.abortStatus,
-        headers: {},
-        body: "fault filter abort",
-        flags,
-        peer: UNKNOWN_PEER,
-      });
+      this.reply(ctx, local(fault.abortStatus, flags, "fault filter abort"));
       return;
     }
 
-    // Request as the upstream sees it.
-    const headers: Record<string, string | string[]> = { ...inHeaders };
-    const single = (route?.route?.length ?? 1) === 1;
-    const routeOps = route?.headers?.request;
-    const destOps = target.destination?.headers?.request;
-    let authority = facts.authority;
-    const first = single ? routeOps : destOps;
-    const second = single ? destOps : routeOps;
-    const a1 = applyHeaderOps(headers, first);
-    const a2 = applyHeaderOps(headers, second);
-    authority = route?.rewrite?.authority ?? a2 ?? a1 ?? authority;
-    const path = rewritePath(route, decision.selected?.entry, facts.path);
+    // The request as the upstream sees it.
+    const up = upstreamRequest(d, inHeaders, m);
+    const headers = up.headers;
     headers["x-request-id"] = inHeaders["x-request-id"] ?? randomUUID();
     headers["x-forwarded-proto"] = "http";
-    headers.host = authority;
+    headers.host = up.authority;
 
-    this.startMirrors(index, route, decision, { ...facts, path }, headers, body, ctx);
+    this.startMirrors(config, d, m, up.path, headers, body, ctx);
 
-    const timeoutMs = parseDurationMs(route?.timeout) ?? 0;
+    const timeoutMs = d.action.timeoutMs ?? 0;
     const deadline = new AbortController();
     const onGone = () => deadline.abort();
     ctx.clientGone.signal.addEventListener("abort", onGone, { once: true });
@@ -317,156 +346,85 @@ export class MeshProxy {
             deadline.abort();
           }, timeoutMs)
         : undefined;
-    const retry = retryPolicyFor(route?.retries, cluster.policy.lb.kind === "CONSISTENT_HASH");
     let outcome: Outcome;
     try {
-      outcome = await this.attempts(index, cluster, facts, path, headers, body, retry, deadline.signal, ctx);
+      outcome = await this.attempts(
+        cluster,
+        d,
+        m,
+        up.path,
+        headers,
+        body,
+        d.action.retry,
+        deadline.signal,
+        ctx,
+      );
     } finally {
       if (timer) clearTimeout(timer);
       ctx.clientGone.signal.removeEventListener("abort", onGone);
     }
     if (ctx.clientGone.signal.aborted) return;
-    if (timedOut) {
-      outcome = {
-        status: 504,
-        headers: {},
-        body: "upstream request timeout",
-        flags: ["UT"],
-        peer: UNKNOWN_PEER,
-      };
-    }
-    applyHeaderOps(
-      outcome.headers,
-      single ? route?.headers?.response : target.destination?.headers?.response,
-    );
-    applyHeaderOps(
-      outcome.headers,
-      single ? target.destination?.headers?.response : route?.headers?.response,
-    );
+    if (timedOut) outcome = local(504, ["UT"], "upstream request timeout");
+    finalizeResponseHeaders(d, outcome.headers);
     outcome.flags = [...flags, ...outcome.flags];
     this.reply(ctx, outcome);
   }
 
-  /** The router: pick a pod, send, retry per policy. Records each attempt at the destination. */
+  /** The router: pick a host, send, retry per policy. Records each attempt that reached a pod. */
   private async attempts(
-    index: MeshIndex,
-    cluster: Cluster,
-    facts: RequestFacts,
+    cluster: CompiledCluster,
+    d: Forward,
+    m: MatchRequest,
     upstreamPath: string,
-    headers: Record<string, string | string[]>,
+    headers: Headers,
     body: Buffer,
     retry: RetryPolicy | undefined,
     signal: AbortSignal,
     ctx: RequestContext,
   ): Promise<Outcome> {
+    const index = this.deps.index();
+    const stateKey = `${ctx.sidecarKey}|${cluster.name}`;
+    const detector = this.outlier(stateKey);
     const maxAttempts = 1 + (retry?.numRetries ?? 0);
     const tried = new Set<string>();
-    const lbCtx: LbContext = { headers: facts.headers, sourceIp: ctx.source.ip, path: facts.path };
-    let last: Outcome = { status: 503, headers: {}, body: "", flags: ["UH"], peer: UNKNOWN_PEER };
+    const lbReq: LbRequest = { headers: m.headers, sourceIp: ctx.source.ip, path: m.path };
+    let last: Outcome = local(503, ["UH"], "no healthy upstream");
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const endpoints = readyEndpoints(index, cluster.service, cluster.subsetLabels);
-      const pick = this.lb.pick(cluster.key, cluster.policy.lb, endpoints, lbCtx, this.deps.rng, tried);
-      if (!pick)
-        return { status: 503, headers: {}, body: "no healthy upstream", flags: ["UH"], peer: UNKNOWN_PEER };
-      const admission = await this.pools.acquire(
-        `${ctx.source.namespace}/${ctx.source.peer.workload}|${cluster.key}`,
-        cluster.policy.pool,
-        signal,
-      );
-      if (admission.kind === "overflow") {
-        return {
-          status: 503,
-          headers: {},
-          body: "upstream connect error or disconnect/reset before headers. reset reason: overflow",
-          flags: ["UO"],
-          peer: UNKNOWN_PEER,
-        };
+      const isRetry = attempt > 1;
+      if (isRetry) {
+        // Circuit breaker max_retries: no retry while that many are in flight to the cluster.
+        const active = this.activeRetries.get(stateKey) ?? 0;
+        if (active >= cluster.limits.maxRetries) return last;
+        this.activeRetries.set(stateKey, active + 1);
       }
-      if (admission.kind === "aborted") return last;
-      const pod = pick.pod;
-      tried.add(`${pod.namespace}/${pod.name}`);
-      const peer = podPeer(index, pod);
-      const spec = this.backendSpec(index, pod);
-      headers["x-envoy-attempt-count"] = String(attempt);
-      headers["x-mesh-pod"] = pod.name;
-      // The destination's clock starts when the app can take the request: waiting for the simulator to
-      // start a backend process is not request latency (a real pod's app is up before the pod is ready).
-      let attemptStart = performance.now();
-      this.lb.begin(pod);
-      let result: Awaited<ReturnType<typeof sendUpstream>>;
       try {
-        let port = this.deps.backends.portOf(spec.key);
-        if (port === undefined) {
-          port = await this.deps.backends.ensure(spec);
-          attemptStart = performance.now();
-        }
-        // sendUpstream answers "cancelled" without sending when the caller left while the backend started.
-        result = await sendUpstream({
-          port,
-          method: facts.method,
-          path: upstreamPath,
+        const step = await this.attempt(
+          index,
+          cluster,
+          stateKey,
+          detector,
+          d,
+          lbReq,
+          m.method,
+          upstreamPath,
           headers,
           body,
-          timeoutMs: retry?.perTryTimeoutMs,
+          attempt,
+          retry,
+          tried,
           signal,
-          agent: this.agent,
-        });
-      } catch (err) {
-        result = { kind: "connect-failure", message: err instanceof Error ? err.message : String(err) };
-      } finally {
-        this.lb.end(pod);
-        admission.release();
-      }
-      const attemptMs = performance.now() - attemptStart;
-      const dest = (code: number, f: string[]) =>
-        this.deps.telemetry.record(
-          {
-            reporter: "destination",
-            source: ctx.source.peer,
-            destination: peer,
-            service: cluster.ref,
-            responseCode: code,
-            flags: f,
-          },
-          attemptMs,
+          ctx,
         );
-      let retriable = false;
-      if (result.kind === "response") {
-        dest(result.status, []);
-        const h = responseHeaders(result.headers);
-        if (pick.setCookie) h["set-cookie"] = pick.setCookie;
-        h["x-envoy-upstream-service-time"] = String(Math.round(attemptMs));
-        h.server = "istio-envoy";
-        last = { status: result.status, headers: h, body: result.body, flags: [], peer };
-        retriable = !!retry && isRetriable(retry, { kind: "status", status: result.status });
-      } else if (result.kind === "timeout") {
-        // Per-try timeout: the client sidecar resets the stream; the server sidecar sees the client leave.
-        dest(0, ["DC"]);
-        last = {
-          status: 504,
-          headers: {},
-          body: "upstream request timeout",
-          flags: ["UT"],
-          peer: UNKNOWN_PEER,
-        };
-        retriable = !!retry && isRetriable(retry, { kind: "per-try-timeout" });
-      } else if (result.kind === "cancelled") {
-        dest(0, ["DC"]);
-        return last;
-      } else {
-        // The app refused or dropped the connection: the server sidecar answers 503 (UF / UC).
-        const f = result.kind === "connect-failure" ? "UF" : "UC";
-        dest(503, [f]);
-        last = {
-          status: 503,
-          headers: {},
-          body: `upstream connect error or disconnect/reset before headers. reset reason: ${result.kind}`,
-          flags: [],
-          peer,
-        };
-        retriable = !!retry && isRetriable(retry, { kind: "status", status: 503 });
+        if (step.kind === "final") return step.outcome;
+        last = step.outcome;
+        if (!retry || !isRetriable(retry, step.retryOutcome)) return last;
+      } finally {
+        if (isRetry) {
+          const n = (this.activeRetries.get(stateKey) ?? 1) - 1;
+          if (n <= 0) this.activeRetries.delete(stateKey);
+          else this.activeRetries.set(stateKey, n);
+        }
       }
-      if (!retriable) return last;
       if (attempt === maxAttempts) {
         last.flags.push("URX");
         return last;
@@ -477,64 +435,222 @@ export class MeshProxy {
     return last;
   }
 
-  private startMirrors(
+  private async attempt(
     index: MeshIndex,
-    route: HttpRoute | undefined,
-    decision: Extract<RouteDecision, { kind: "forward" }>,
-    facts: RequestFacts,
-    headers: Record<string, string | string[]>,
+    cluster: CompiledCluster,
+    stateKey: string,
+    detector: OutlierDetector,
+    d: Forward,
+    lbReq: LbRequest,
+    method: string,
+    upstreamPath: string,
+    headers: Headers,
+    body: Buffer,
+    attempt: number,
+    retry: RetryPolicy | undefined,
+    tried: Set<string>,
+    signal: AbortSignal,
+    ctx: RequestContext,
+  ): Promise<
+    | { kind: "final"; outcome: Outcome }
+    | { kind: "retriable"; outcome: Outcome; retryOutcome: AttemptOutcome }
+  > {
+    const hosts = eligibleHosts(cluster, (k) => detector.isEjected(k));
+    const pick = this.lb.pick(
+      stateKey,
+      cluster,
+      hosts,
+      d.action.hashPolicies,
+      lbReq,
+      this.deps.rng,
+      retry?.avoidPreviousHosts ? tried : undefined,
+    );
+    if (!pick) return { kind: "final", outcome: local(503, ["UH"], "no healthy upstream") };
+    const limits = cluster.limits;
+    const admission = await this.pools.acquire(
+      stateKey,
+      {
+        maxConnections: limits.maxConnections,
+        maxPending: limits.maxPending,
+        maxRequests: limits.maxRequests,
+      },
+      signal,
+    );
+    if (admission.kind === "overflow") {
+      return {
+        kind: "final",
+        outcome: local(
+          503,
+          ["UO"],
+          "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+        ),
+      };
+    }
+    if (admission.kind === "aborted") return { kind: "final", outcome: local(0, ["DC"]) };
+    const host = pick.host;
+    tried.add(host.key);
+    const report = (r: OutlierResult) => {
+      if (cluster.outlier) detector.report(cluster.outlier, host.key, r, cluster.hosts.length, this.deps.rng);
+    };
+    const pod = index.podByIp(host.address);
+    if (!pod) {
+      // The endpoint's IP answers nothing the simulator knows (a stale endpoint): a connect failure in the
+      // client sidecar; no server sidecar saw it.
+      admission.release();
+      report(outlierResultOf("local-failure"));
+      return {
+        kind: "retriable",
+        outcome: local(
+          503,
+          ["UF"],
+          "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
+        ),
+        retryOutcome: { kind: "connect-failure" },
+      };
+    }
+    const peer = podPeer(index, pod);
+    const spec = this.backendSpec(index, pod);
+    headers["x-envoy-attempt-count"] = String(attempt);
+    headers["x-mesh-pod"] = pod.name;
+    // The destination's clock starts when the app can take the request: waiting for the simulator to
+    // start a backend is not request latency (a real pod's app is up before the pod is ready).
+    let attemptStart = performance.now();
+    this.lb.begin(stateKey, host);
+    let result: Awaited<ReturnType<typeof sendUpstream>>;
+    try {
+      let port = this.deps.backends.portOf(spec.key);
+      if (port === undefined) {
+        port = await this.deps.backends.ensure(spec);
+        attemptStart = performance.now();
+      }
+      // sendUpstream answers "cancelled" without sending when the caller left while the backend started.
+      result = await sendUpstream({
+        port,
+        method,
+        path: upstreamPath,
+        headers,
+        body,
+        timeoutMs: retry?.perTryTimeoutMs,
+        signal,
+        agent: this.agent,
+      });
+    } catch (err) {
+      result = { kind: "connect-failure", message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      this.lb.end(stateKey, host);
+      admission.release();
+    }
+    const attemptMs = performance.now() - attemptStart;
+    const service = clusterServiceRef(cluster) ?? ctx.serviceRef;
+    const dest = (code: number, f: string[]) =>
+      this.deps.telemetry.record(
+        {
+          reporter: "destination",
+          source: ctx.source.peer,
+          destination: peer,
+          service,
+          responseCode: code,
+          flags: f,
+        },
+        attemptMs,
+      );
+    if (result.kind === "response") {
+      dest(result.status, []);
+      report(outlierResultOf(result.status));
+      const h = responseHeaders(result.headers);
+      if (pick.setCookie) h["set-cookie"] = pick.setCookie;
+      h["x-envoy-upstream-service-time"] = String(Math.round(attemptMs));
+      h.server = "istio-envoy";
+      const grpc = h["grpc-status"];
+      return {
+        kind: "retriable",
+        outcome: { status: result.status, headers: h, body: result.body, flags: [], peer },
+        retryOutcome: {
+          kind: "status",
+          status: result.status,
+          grpcStatus: Array.isArray(grpc) ? grpc[0] : grpc,
+        },
+      };
+    }
+    if (result.kind === "timeout") {
+      // Per-try timeout: the client sidecar resets the stream; the server sidecar sees the client leave.
+      dest(0, ["DC"]);
+      report(outlierResultOf("local-failure"));
+      return {
+        kind: "retriable",
+        outcome: local(504, ["UT"], "upstream request timeout"),
+        retryOutcome: { kind: "per-try-timeout" },
+      };
+    }
+    if (result.kind === "cancelled") {
+      dest(0, ["DC"]);
+      return { kind: "final", outcome: local(0, ["DC"]) };
+    }
+    // The app refused or dropped the connection: the server sidecar answers 503 (UF / UC).
+    const f = result.kind === "connect-failure" ? "UF" : "UC";
+    dest(503, [f]);
+    report(outlierResultOf(503));
+    return {
+      kind: "retriable",
+      outcome: {
+        status: 503,
+        headers: {},
+        body: `upstream connect error or disconnect/reset before headers. reset reason: ${result.kind}`,
+        flags: [],
+        peer,
+      },
+      retryOutcome: { kind: "status", status: 503 },
+    };
+  }
+
+  private startMirrors(
+    config: CompiledSidecarConfig,
+    d: Forward,
+    m: MatchRequest,
+    path: string,
+    headers: Headers,
     body: Buffer,
     ctx: RequestContext,
   ): void {
-    if (!route || !decision.resolution.vs) return;
-    const vsNs = decision.resolution.vs.vs.namespace;
-    const mirrors: Array<{ dest: Destination; pct: number }> = [];
-    if (route.mirror) {
-      const pct =
-        route.mirrorPercentage !== undefined ? percentValue(route.mirrorPercentage) : route.mirrorPercent;
-      mirrors.push({ dest: route.mirror, pct: pct ?? 100 });
-    }
-    for (const m of route.mirrors ?? [])
-      mirrors.push({ dest: m.destination, pct: percentValue(m.percentage) ?? 100 });
-    for (const m of mirrors) {
-      if (!chance(this.deps.rng, m.pct)) continue;
-      const target: Target = {
-        host: resolveConfigHost(m.dest.host, vsNs),
-        subset: m.dest.subset || undefined,
-        port: m.dest.port?.number || undefined,
-        destination: undefined,
-      };
-      const shadowHeaders = { ...headers, host: shadowAuthority(String(headers.host ?? "")) };
-      this.mirror(index, target, decision.port, facts, shadowHeaders, body, ctx.source).catch(
-        (err: unknown) => this.deps.log(`mirror failed: ${String(err)}`),
+    for (const policy of d.action.mirrors) {
+      if (policy.probability <= 0) continue;
+      if (policy.probability < 1 && !(this.deps.rng() < policy.probability)) continue;
+      const cluster = config.clusters.get(policy.cluster);
+      if (!cluster) continue;
+      const host = String(headers.host ?? "");
+      const shadow = { ...headers, host: policy.shadowSuffix ? shadowAuthority(host) : host };
+      this.mirror(cluster, d, m, path, shadow, body, ctx).catch((err: unknown) =>
+        this.deps.log(`mirror failed: ${String(err)}`),
       );
     }
   }
 
-  /** A shadow copy: fire and forget, recorded only by the mirror destination's sidecar. */
+  /** A shadow copy: fire and forget, no retries, recorded only by the mirror destination's sidecar. */
   private async mirror(
-    index: MeshIndex,
-    target: Target,
-    listenPort: number,
-    facts: RequestFacts,
-    headers: Record<string, string | string[]>,
+    cluster: CompiledCluster,
+    d: Forward,
+    m: MatchRequest,
+    path: string,
+    headers: Headers,
     body: Buffer,
-    source: SourceIdentity,
+    ctx: RequestContext,
   ): Promise<void> {
-    const c = this.cluster(index, target, listenPort, source.namespace);
-    if (!c.ok) return;
-    const endpoints = readyEndpoints(index, c.cluster.service, c.cluster.subsetLabels);
-    const lbCtx: LbContext = { headers: facts.headers, sourceIp: source.ip, path: facts.path };
-    const pick = this.lb.pick(c.cluster.key, c.cluster.policy.lb, endpoints, lbCtx, this.deps.rng);
-    if (!pick) return;
-    const spec = this.backendSpec(index, pick.pod);
+    const index = this.deps.index();
+    const stateKey = `${ctx.sidecarKey}|${cluster.name}`;
+    const detector = this.outlier(stateKey);
+    const lbReq: LbRequest = { headers: m.headers, sourceIp: ctx.source.ip, path: m.path };
+    const hosts = eligibleHosts(cluster, (k) => detector.isEjected(k));
+    const pick = this.lb.pick(stateKey, cluster, hosts, d.action.hashPolicies, lbReq, this.deps.rng);
+    const pod: PodInfo | undefined = pick ? index.podByIp(pick.host.address) : undefined;
+    if (!pick || !pod) return;
+    const spec = this.backendSpec(index, pod);
     const port = this.deps.backends.portOf(spec.key) ?? (await this.deps.backends.ensure(spec));
     const t0 = performance.now();
     const result = await sendUpstream({
       port,
-      method: facts.method,
-      path: facts.path,
-      headers: { ...headers, "x-mesh-pod": pick.pod.name },
+      method: m.method,
+      path,
+      headers: { ...headers, "x-mesh-pod": pod.name },
       body,
       timeoutMs: MIRROR_TIMEOUT_MS,
       signal: undefined,
@@ -545,9 +661,9 @@ export class MeshProxy {
     this.deps.telemetry.record(
       {
         reporter: "destination",
-        source: source.peer,
-        destination: podPeer(index, pick.pod),
-        service: c.cluster.ref,
+        source: ctx.source.peer,
+        destination: podPeer(index, pod),
+        service: clusterServiceRef(cluster) ?? serviceRefOf(d.serviceHost),
         responseCode: code,
         flags,
       },
@@ -588,6 +704,7 @@ export class MeshProxy {
 interface RequestContext {
   start: number;
   source: SourceIdentity;
+  sidecarKey: string;
   res: http.ServerResponse;
   recorded: boolean;
   clientGone: AbortController;

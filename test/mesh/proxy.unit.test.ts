@@ -1,21 +1,38 @@
-// The whole proxy on loopback with real backend processes, fed a hand-written MeshState (no cluster).
+// The whole proxy on loopback with real backends, fed hand-written xDS configuration (in istiod's form)
+// and a hand-written MeshState: no cluster, no istiod.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { meshRequest } from "./client.js";
-import type { HttpRoute } from "./istio-types.js";
+import type { ClusterJson, RouteJson, XdsSnapshot } from "./envoy/xds-json.js";
 import { runLoad } from "./load.js";
 import type { MeshState } from "./model.js";
 import { seededRng } from "./rng.js";
-import { type MeshSimulator, startStaticMesh } from "./simulator.js";
-import { drOf, flaggerCatalog, podOf, serviceOf, stateOf, vsOf } from "./state-builders.js";
-import type { RequestLabels } from "./telemetry.js";
+import { type MeshSimulator, type SidecarIdentity, startStaticMesh } from "./simulator.js";
+import { flaggerCatalog, podOf, serviceOf, stateOf } from "./state-builders.js";
+import type { MeshTelemetry } from "./telemetry.js";
+import {
+  clusterName,
+  ISTIO_DEFAULT_RETRY,
+  loadXdsFixture,
+  type MeshXdsInput,
+  meshXds,
+  routeTo,
+} from "./xds-builders.js";
 
 const NS = "shop";
 const webapp = { workload: "webapp", namespace: NS, labels: { app: "webapp" } };
+const PRIMARY = clusterName("catalog-primary", NS);
+const CANARY = clusterName("catalog-canary", NS);
 let current: MeshState = stateOf({});
+let config: (identity: SidecarIdentity) => XdsSnapshot = () => meshXds({ services: [], pods: [] });
 let mesh: MeshSimulator;
 
 beforeAll(async () => {
-  mesh = await startStaticMesh({ state: () => current, rng: seededRng(2024), keepRecentRecords: 100_000 });
+  mesh = await startStaticMesh({
+    state: () => current,
+    config: (id) => config(id),
+    rng: seededRng(2024),
+    keepRecentRecords: 100_000,
+  });
 });
 
 afterAll(async () => {
@@ -25,13 +42,24 @@ afterAll(async () => {
   for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
 });
 
-/** Flagger's catalog layout with one VirtualService whose http routes are given. */
-function withRoutes(http: HttpRoute[], extra: Partial<MeshState> = {}): void {
-  const base = flaggerCatalog(NS, { primaryReplicas: 2 });
-  current = stateOf({
-    ...base,
-    virtualServices: [vsOf("catalog", NS, { hosts: ["catalog"], http })],
-    ...extra,
+/** State and xDS built from the same pods, as istiod would see them. */
+function world(
+  parts: Pick<MeshState, "services" | "pods">,
+  xds: Omit<MeshXdsInput, "services" | "pods"> = {},
+) {
+  current = stateOf(parts);
+  const snapshot = meshXds({ ...parts, ...xds });
+  config = () => snapshot;
+}
+
+/** Flagger's catalog layout; the `catalog` virtual host gets `routes`. */
+function withRoutes(
+  routes: RouteJson[],
+  opts: { clusterExtra?: Record<string, Partial<ClusterJson>>; canaryEnv?: Record<string, string> } = {},
+) {
+  world(flaggerCatalog(NS, { primaryReplicas: 2, canaryEnv: opts.canaryEnv ?? {} }), {
+    routes: { catalog: routes },
+    clusterExtra: opts.clusterExtra ?? {},
   });
 }
 
@@ -39,27 +67,46 @@ function withRoutes(http: HttpRoute[], extra: Partial<MeshState> = {}): void {
 async function recorded<T>(
   fn: () => Promise<T>,
   settleMs = 0,
-): Promise<{ result: T; records: RequestLabels[] }> {
+): Promise<{ result: T; records: ReturnType<MeshTelemetry["recentRecords"]> }> {
   const from = mesh.telemetry.recentRecords().length;
   const result = await fn();
   if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
   return { result, records: mesh.telemetry.recentRecords().slice(from) };
 }
 
-const toPrimary: HttpRoute = { route: [{ destination: { host: "catalog-primary" } }] };
-const toCanary = (over: Partial<HttpRoute> = {}): HttpRoute => ({
-  route: [{ destination: { host: "catalog-canary" } }],
-  ...over,
+const toCanary = (
+  over: Partial<NonNullable<RouteJson["route"]>> = {},
+  extra: Partial<RouteJson> = {},
+): RouteJson => ({
+  ...routeTo(CANARY, over),
+  ...extra,
 });
 
-describe("mesh proxy with real backends", () => {
-  it("routes by weight end to end and records each request once per reporter", async () => {
+function faultConfig(f: Record<string, unknown>): RouteJson["typed_per_filter_config"] {
+  return {
+    "envoy.filters.http.fault": {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault",
+      ...f,
+    },
+  };
+}
+
+describe("mesh proxy with real backends, routed by xDS", () => {
+  it("routes by weighted clusters end to end and records each request once per reporter", async () => {
     withRoutes([
       {
-        route: [
-          { destination: { host: "catalog-primary" }, weight: 80 },
-          { destination: { host: "catalog-canary" }, weight: 20 },
-        ],
+        name: "split",
+        match: { prefix: "/" },
+        route: {
+          weighted_clusters: {
+            clusters: [
+              { name: PRIMARY, weight: 80 },
+              { name: CANARY, weight: 20 },
+            ],
+          },
+          timeout: "0s",
+          retry_policy: ISTIO_DEFAULT_RETRY,
+        },
       },
     ]);
     const { result, records } = await recorded(() =>
@@ -75,28 +122,34 @@ describe("mesh proxy with real backends", () => {
     expect(dest.length).toBe(1000);
     expect(src.length).toBe(1000);
     expect(dest.filter((r) => r.destination_workload === "catalog").length).toBe(canary);
+    expect(dest.filter((r) => r.destination_service_name === "catalog-canary").length).toBe(canary);
     expect(
       dest.every((r) => r.source_workload === "webapp" && r.connection_security_policy === "mutual_tls"),
     ).toBe(true);
   });
 
-  it("SIM_ERROR_RATE answers that fraction with 500s at the destination", async () => {
-    current = stateOf({
-      ...flaggerCatalog(NS, { canaryEnv: { SIM_ERROR_RATE: "0.3" } }),
-      virtualServices: [vsOf("catalog", NS, { hosts: ["catalog"], http: [toCanary()] })],
-    });
+  it("SIM_ERROR_RATE answers that fraction with 500s; Istio's default retry policy does not retry them", async () => {
+    withRoutes([toCanary()], { canaryEnv: { SIM_ERROR_RATE: "0.3" } });
     const { result, records } = await recorded(() =>
       runLoad({ proxyUrl: mesh.proxyUrl, host: "catalog", qps: 400, maxRequests: 600, source: webapp }),
     );
     const errors = result.byStatus["500"] ?? 0;
     expect(Math.abs(errors - 180)).toBeLessThan(4 * Math.sqrt(600 * 0.3 * 0.7));
     const dest500 = records.filter((r) => r.reporter === "destination" && r.response_code === "500");
-    // 500 is not retried by Istio's default policy: one destination record per request.
     expect(dest500.length).toBe(errors);
   });
 
   it("fault abort: answered by the client sidecar, recorded only at the source with FI", async () => {
-    withRoutes([toCanary({ fault: { abort: { httpStatus: 500, percentage: { value: 100 } } } })]);
+    withRoutes([
+      toCanary(
+        {},
+        {
+          typed_per_filter_config: faultConfig({
+            abort: { http_status: 500, percentage: { numerator: 100 } },
+          }),
+        },
+      ),
+    ]);
     const { result: res, records } = await recorded(() =>
       meshRequest(mesh.proxyUrl, { host: "catalog", source: webapp }),
     );
@@ -114,7 +167,16 @@ describe("mesh proxy with real backends", () => {
   });
 
   it("fault abort percentage applies to about that share of requests", async () => {
-    withRoutes([toCanary({ fault: { abort: { httpStatus: 503, percentage: { value: 25 } } } })]);
+    withRoutes([
+      toCanary(
+        {},
+        {
+          typed_per_filter_config: faultConfig({
+            abort: { http_status: 503, percentage: { numerator: 250000, denominator: "MILLION" } },
+          }),
+        },
+      ),
+    ]);
     const { result, records } = await recorded(() =>
       runLoad({ proxyUrl: mesh.proxyUrl, host: "catalog", qps: 400, maxRequests: 800, source: webapp }),
     );
@@ -125,14 +187,22 @@ describe("mesh proxy with real backends", () => {
   });
 
   it("fault delay: flag DI and the delay at the source only", async () => {
-    withRoutes([toCanary({ fault: { delay: { fixedDelay: "0.3s", percentage: { value: 100 } } } })]);
-    const { result: res } = await recorded(() =>
+    withRoutes([
+      toCanary(
+        {},
+        {
+          typed_per_filter_config: faultConfig({
+            delay: { fixed_delay: "0.3s", percentage: { numerator: 100 } },
+          }),
+        },
+      ),
+    ]);
+    const { result: res, records } = await recorded(() =>
       meshRequest(mesh.proxyUrl, { host: "catalog", source: webapp }),
     );
     expect(res.status).toBe(200);
-    const recs = mesh.telemetry.recentRecords().slice(-2);
-    const src = recs.find((r) => r.reporter === "source");
-    const dst = recs.find((r) => r.reporter === "destination");
+    const src = records.find((r) => r.reporter === "source");
+    const dst = records.find((r) => r.reporter === "destination");
     expect(src?.response_flags).toBe("DI");
     expect(src?.durationMs).toBeGreaterThanOrEqual(295);
     expect(dst?.response_flags).toBe("-");
@@ -157,7 +227,7 @@ describe("mesh proxy with real backends", () => {
   });
 
   it("retries: each attempt is recorded at the destination; exhausted retries flag URX", async () => {
-    withRoutes([toCanary({ retries: { attempts: 2, retryOn: "5xx" } })]);
+    withRoutes([toCanary({ retry_policy: { retry_on: "5xx", num_retries: 2 } })]);
     const { result: res, records } = await recorded(() =>
       meshRequest(mesh.proxyUrl, { host: "catalog", path: "/status/500", source: webapp }),
     );
@@ -168,12 +238,18 @@ describe("mesh proxy with real backends", () => {
     ]);
   });
 
-  it("Istio's default retry policy retries 503 twice and leaves 500 alone; attempts: 0 disables it", async () => {
+  it("retry behaviour follows the pushed policy: retriable 503 only when configured, none without a policy", async () => {
     withRoutes([
       {
-        match: [{ headers: { "x-no-retry": {} } }],
-        route: [{ destination: { host: "catalog-canary" } }],
-        retries: { attempts: 0 },
+        ...routeTo(CANARY),
+        name: "no-retry",
+        match: { prefix: "/", headers: [{ name: "x-no-retry", present_match: true }] },
+        route: { cluster: CANARY, timeout: "0s" },
+      },
+      {
+        ...routeTo(CANARY, { retry_policy: { ...ISTIO_DEFAULT_RETRY, retriable_status_codes: [503] } }),
+        name: "codes",
+        match: { prefix: "/", headers: [{ name: "x-codes", present_match: true }] },
       },
       toCanary(),
     ]);
@@ -183,13 +259,46 @@ describe("mesh proxy with real backends", () => {
       );
       return records.filter((r) => r.reporter === "destination").length;
     };
-    expect(await count("/status/503")).toBe(3);
-    expect(await count("/status/500")).toBe(1);
+    expect(await count("/status/503")).toBe(1); // Istio's default: no retriable status codes
+    expect(await count("/status/503", { "x-codes": "1" })).toBe(3);
+    expect(await count("/status/500", { "x-codes": "1" })).toBe(1);
     expect(await count("/status/503", { "x-no-retry": "1" })).toBe(1);
   });
 
+  it("a stale endpoint (an IP no pod has) is a connect failure, retried on another host", async () => {
+    const parts = flaggerCatalog(NS, { primaryReplicas: 2 });
+    const stale = {
+      ...podOf({
+        deployment: "catalog-primary",
+        namespace: NS,
+        hash: "p1",
+        labels: { app: "catalog-primary" },
+        image: "catalog:v1",
+        index: 9,
+      }),
+    };
+    const snapshot = meshXds({
+      services: parts.services,
+      pods: [...parts.pods, stale],
+      routes: { catalog: [routeTo(PRIMARY)] },
+    });
+    current = stateOf(parts); // the pod behind `stale` is gone
+    config = () => snapshot;
+    const { result, records } = await recorded(() =>
+      runLoad({ proxyUrl: mesh.proxyUrl, host: "catalog", qps: 200, maxRequests: 60, source: webapp }),
+    );
+    expect(result.byStatus).toEqual({ "200": 60 });
+    expect(records.filter((r) => r.reporter === "destination")).toHaveLength(60);
+  });
+
   it("mirror: the copy is recorded at the mirror's destination, its response discarded", async () => {
-    withRoutes([{ ...toPrimary, mirror: { host: "catalog-canary" }, mirrorPercentage: { value: 100 } }]);
+    withRoutes([
+      routeTo(PRIMARY, {
+        request_mirror_policies: [
+          { cluster: CANARY, runtime_fraction: { default_value: { numerator: 100 } } },
+        ],
+      }),
+    ]);
     const { result: res, records } = await recorded(
       () => meshRequest(mesh.proxyUrl, { host: "catalog", path: "/status/201", source: webapp }),
       300,
@@ -200,16 +309,18 @@ describe("mesh proxy with real backends", () => {
     expect(dest.sort()).toEqual(["catalog-canary", "catalog-primary"]);
   });
 
-  it("header operations and uri rewrite reach the backend; response headers are set", async () => {
+  it("header mutations and prefix rewrite reach the backend; response headers are set", async () => {
     withRoutes([
       {
-        match: [{ uri: { prefix: "/v1/" } }],
-        rewrite: { uri: "/v2/" },
-        headers: {
-          request: { set: { "x-added": "yes" }, remove: ["x-secret"] },
-          response: { set: { "x-resp": "1" } },
-        },
-        route: [{ destination: { host: "catalog-canary" } }],
+        ...toCanary({ prefix_rewrite: "/v2/" }),
+        match: { prefix: "/v1/" },
+        request_headers_to_add: [
+          { header: { key: "x-added", value: "yes" }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" },
+        ],
+        request_headers_to_remove: ["x-secret"],
+        response_headers_to_add: [
+          { header: { key: "x-resp", value: "1" }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" },
+        ],
       },
     ]);
     const res = await meshRequest(mesh.proxyUrl, {
@@ -226,7 +337,7 @@ describe("mesh proxy with real backends", () => {
     expect(res.headers["x-resp"]).toBe("1");
   });
 
-  it("no ready endpoint: 503 UH; unknown host: 404 NR; unknown subset: 503 NC", async () => {
+  it("no healthy endpoint: 503 UH; unknown host: 404 NR; route to a missing cluster: 503 NC", async () => {
     const pending = podOf({
       deployment: "empty",
       namespace: NS,
@@ -235,16 +346,13 @@ describe("mesh proxy with real backends", () => {
       image: "x:1",
       ready: false,
     });
-    current = stateOf({
-      services: [serviceOf("empty", NS, { app: "empty" }), serviceOf("reviews", NS, { app: "reviews" })],
-      pods: [pending],
-      virtualServices: [
-        vsOf("reviews", NS, {
-          hosts: ["reviews"],
-          http: [{ route: [{ destination: { host: "reviews", subset: "v9" } }] }],
-        }),
-      ],
-    });
+    world(
+      {
+        services: [serviceOf("empty", NS, { app: "empty" }), serviceOf("reviews", NS, { app: "reviews" })],
+        pods: [pending],
+      },
+      { routes: { reviews: [routeTo(clusterName("reviews", NS, 80, "v9"))] } },
+    );
     const uh = await recorded(() => meshRequest(mesh.proxyUrl, { host: "empty", source: webapp }));
     expect(uh.result.status).toBe(503);
     expect(uh.records).toEqual([
@@ -256,13 +364,21 @@ describe("mesh proxy with real backends", () => {
     ]);
     const nr = await recorded(() => meshRequest(mesh.proxyUrl, { host: "nosuch", source: webapp }));
     expect(nr.result.status).toBe(404);
-    expect(nr.records).toEqual([expect.objectContaining({ reporter: "source", response_flags: "NR" })]);
+    expect(nr.records).toEqual([
+      expect.objectContaining({ reporter: "source", response_flags: "NR", destination_service: "nosuch" }),
+    ]);
     const nc = await recorded(() => meshRequest(mesh.proxyUrl, { host: "reviews", source: webapp }));
     expect(nc.result.status).toBe(503);
-    expect(nc.records).toEqual([expect.objectContaining({ reporter: "source", response_flags: "NC" })]);
+    expect(nc.records).toEqual([
+      expect.objectContaining({
+        reporter: "source",
+        response_flags: "NC",
+        destination_service_name: "reviews",
+      }),
+    ]);
   });
 
-  it("subsets select pods by DestinationRule labels", async () => {
+  it("subset clusters route by header; each sidecar gets its own config (sourceLabels is istiod's job)", async () => {
     const pods = ["v1", "v2", "v3"].map((v) =>
       podOf({
         deployment: `reviews-${v}`,
@@ -272,58 +388,57 @@ describe("mesh proxy with real backends", () => {
         image: `reviews:${v}`,
       }),
     );
-    current = stateOf({
-      services: [serviceOf("reviews", NS, { app: "reviews" })],
+    const services = [serviceOf("reviews", NS, { app: "reviews" })];
+    current = stateOf({ services, pods });
+    const subsets = { reviews: Object.fromEntries(["v1", "v2", "v3"].map((v) => [v, { version: v }])) };
+    const jason: RouteJson = {
+      ...routeTo(clusterName("reviews", NS, 80, "v2")),
+      name: "jason",
+      match: { prefix: "/", headers: [{ name: "end-user", string_match: { exact: "jason" } }] },
+    };
+    const forAll = meshXds({
+      services,
       pods,
-      destinationRules: [
-        drOf("reviews", NS, {
-          host: "reviews",
-          subsets: ["v1", "v2", "v3"].map((v) => ({ name: v, labels: { version: v } })),
-        }),
-      ],
-      virtualServices: [
-        vsOf("reviews", NS, {
-          hosts: ["reviews"],
-          http: [
-            {
-              match: [{ headers: { "end-user": { exact: "jason" } } }],
-              route: [{ destination: { host: "reviews", subset: "v2" } }],
-            },
-            { route: [{ destination: { host: "reviews", subset: "v1" } }] },
-          ],
-        }),
-      ],
+      subsets,
+      routes: { reviews: [jason, routeTo(clusterName("reviews", NS, 80, "v1"))] },
     });
-    const jason = await runLoad({
-      proxyUrl: mesh.proxyUrl,
-      host: "reviews",
-      qps: 200,
-      maxRequests: 30,
-      source: webapp,
-      headers: { "end-user": "jason" },
+    const forTester = meshXds({
+      services,
+      pods,
+      subsets,
+      routes: { reviews: [routeTo(clusterName("reviews", NS, 80, "v3"))] },
     });
-    expect(jason.byVersion).toEqual({ "reviews:v2": 30 });
-    const others = await runLoad({
-      proxyUrl: mesh.proxyUrl,
-      host: "reviews",
-      qps: 200,
-      maxRequests: 30,
-      source: webapp,
-    });
-    expect(others.byVersion).toEqual({ "reviews:v1": 30 });
+    config = (id) => (id.labels.app === "loadtester" ? forTester : forAll);
+    const load = (headers: Record<string, string>, source = webapp) =>
+      runLoad({ proxyUrl: mesh.proxyUrl, host: "reviews", qps: 200, maxRequests: 30, source, headers });
+    expect((await load({ "end-user": "jason" })).byVersion).toEqual({ "reviews:v2": 30 });
+    expect((await load({})).byVersion).toEqual({ "reviews:v1": 30 });
+    const tester = { workload: "loadtester", namespace: NS, labels: { app: "loadtester" } };
+    expect((await load({ "end-user": "jason" }, tester)).byVersion).toEqual({ "reviews:v3": 30 });
+    expect(
+      mesh
+        .debugState()
+        .sidecars.map((s) => s.identity.workload)
+        .sort(),
+    ).toEqual(expect.arrayContaining(["loadtester", "webapp"]));
   });
 
-  it("connectionPool limits overflow with 503 UO", async () => {
-    withRoutes([toCanary({ retries: { attempts: 0 } })], {
-      destinationRules: [
-        drOf("catalog-canary", NS, {
-          host: "catalog-canary",
-          trafficPolicy: {
-            connectionPool: { tcp: { maxConnections: 1 }, http: { http1MaxPendingRequests: 1 } },
+  it("circuit breakers: max_connections + max_pending_requests overflow with 503 UO", async () => {
+    withRoutes([toCanary({ retry_policy: undefined })], {
+      clusterExtra: {
+        [CANARY]: {
+          circuit_breakers: {
+            thresholds: [
+              {
+                max_connections: 1,
+                max_pending_requests: 1,
+                max_requests: 4294967295,
+                max_retries: 4294967295,
+              },
+            ],
           },
-          subsets: [],
-        }),
-      ],
+        },
+      },
     });
     const { result } = await recorded(() =>
       Promise.all(
@@ -332,12 +447,59 @@ describe("mesh proxy with real backends", () => {
         ),
       ),
     );
-    const statuses = result.map((r) => r.status).sort();
-    // One in flight + one pending get through; the other four overflow.
-    expect(statuses).toEqual([200, 200, 503, 503, 503, 503]);
+    expect(result.map((r) => r.status).sort()).toEqual([200, 200, 503, 503, 503, 503]);
   });
 
-  it("consistentHash on a header pins each user to one pod", async () => {
+  it("outlier detection ejects a pod that keeps failing", async () => {
+    const good = podOf({
+      deployment: "cart",
+      namespace: NS,
+      hash: "k",
+      labels: { app: "cart" },
+      image: "cart:v1",
+      index: 0,
+    });
+    const bad = podOf({
+      deployment: "cart",
+      namespace: NS,
+      hash: "b",
+      labels: { app: "cart" },
+      image: "cart:v1",
+      index: 1,
+      env: { SIM_ERROR_RATE: "1" },
+    });
+    const cart = clusterName("cart", NS);
+    world(
+      { services: [serviceOf("cart", NS, { app: "cart" })], pods: [good, bad] },
+      {
+        routes: { cart: [routeTo(cart, { retry_policy: undefined })] },
+        clusterExtra: {
+          [cart]: {
+            lb_policy: "ROUND_ROBIN",
+            outlier_detection: {
+              consecutive_5xx: 3,
+              enforcing_consecutive_5xx: 100,
+              base_ejection_time: "30s",
+              max_ejection_percent: 100,
+            },
+            common_lb_config: { healthy_panic_threshold: {} },
+          },
+        },
+      },
+    );
+    const result = await runLoad({
+      proxyUrl: mesh.proxyUrl,
+      host: "cart",
+      qps: 100,
+      maxRequests: 40,
+      source: webapp,
+    });
+    // Round robin: the bad pod fails 3 times, then is ejected.
+    expect(result.byStatus["500"]).toBe(3);
+    expect(result.byStatus["200"]).toBe(37);
+  });
+
+  it("ring hash on a header pins each user to one pod", async () => {
     const pods = [0, 1, 2].map((i) =>
       podOf({
         deployment: "cart",
@@ -348,17 +510,14 @@ describe("mesh proxy with real backends", () => {
         index: i,
       }),
     );
-    current = stateOf({
-      services: [serviceOf("cart", NS, { app: "cart" })],
-      pods,
-      destinationRules: [
-        drOf("cart", NS, {
-          host: "cart",
-          trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: "x-user" } } },
-          subsets: [],
-        }),
-      ],
-    });
+    const cart = clusterName("cart", NS);
+    world(
+      { services: [serviceOf("cart", NS, { app: "cart" })], pods },
+      {
+        routes: { cart: [routeTo(cart, { hash_policy: [{ header: { header_name: "x-user" } }] })] },
+        clusterExtra: { [cart]: { lb_policy: "RING_HASH" } },
+      },
+    );
     const podsSeen = new Set<string>();
     for (const user of ["ann", "bob", "cy", "dee", "eve", "fay"]) {
       const answers = new Set<string | undefined>();
@@ -372,5 +531,55 @@ describe("mesh proxy with real backends", () => {
       for (const a of answers) if (a) podsSeen.add(a);
     }
     expect(podsSeen.size).toBeGreaterThan(1);
+  });
+});
+
+describe("sidecar readiness", () => {
+  it("the source's latency starts once the caller's sidecar has its configuration", async () => {
+    const parts = flaggerCatalog(NS);
+    const snapshot = meshXds({ ...parts, routes: { catalog: [routeTo(PRIMARY)] } });
+    const slow = await startStaticMesh({
+      state: () => stateOf(parts),
+      config: snapshot,
+      sidecarReadyDelayMs: 400,
+      keepRecentRecords: 100,
+    });
+    try {
+      const t0 = Date.now();
+      const res = await meshRequest(slow.proxyUrl, { host: "catalog", source: webapp });
+      expect(res.status).toBe(200);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
+      const src = slow.telemetry.recentRecords().find((r) => r.reporter === "source");
+      expect(src?.durationMs).toBeLessThan(300);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
+describe("istiod's real configuration (xds/fixtures)", () => {
+  it("routes by a captured config: default route to the primary's pods, the cohort header to the canary's", async () => {
+    const fx = loadXdsFixture("canary-other");
+    current = stateOf({ services: fx.services, pods: fx.pods });
+    config = () => fx.snapshot;
+    const caller = {
+      workload: fx.identity.workload,
+      namespace: fx.identity.namespace,
+      labels: fx.identity.labels,
+    };
+    const { result, records } = await recorded(() =>
+      runLoad({ proxyUrl: mesh.proxyUrl, host: "catalog", qps: 200, maxRequests: 40, source: caller }),
+    );
+    expect(result.byStatus).toEqual({ "200": 40 });
+    const dest = records.filter((r) => r.reporter === "destination");
+    expect(new Set(dest.map((r) => r.destination_workload))).toEqual(new Set(["catalog-primary"]));
+    expect(new Set(dest.map((r) => r.destination_service_name))).toEqual(new Set(["catalog-primary"]));
+    const canary = await meshRequest(mesh.proxyUrl, {
+      host: `catalog.${fx.identity.namespace}`,
+      headers: { "x-istio-cohort": "internal" },
+      source: caller,
+    });
+    expect(canary.status).toBe(200);
+    expect(canary.pod).toBe(fx.pods.find((p) => p.labels.app === "catalog")?.name);
   });
 });

@@ -1,13 +1,5 @@
 // Hand-written MeshStates for tests that need no cluster.
-import type { DestinationRuleSpec, VirtualServiceSpec } from "./istio-types.js";
-import {
-  type DestinationRuleInfo,
-  emptyMeshState,
-  type MeshState,
-  type PodInfo,
-  type ServiceInfo,
-  type VirtualServiceInfo,
-} from "./model.js";
+import { emptyMeshState, type MeshState, type PodInfo, type ServiceInfo } from "./model.js";
 
 export interface PodSpec {
   deployment: string;
@@ -19,6 +11,16 @@ export interface PodSpec {
   index?: number;
   ready?: boolean;
   serviceAccount?: string;
+  /** Default: the next free address in 10.244.0.0/16. */
+  podIP?: string;
+}
+
+let nextIp = 0;
+
+/** A fresh pod IP (10.244.0.1, 10.244.0.2, ...), as kwok would assign. */
+export function nextPodIp(): string {
+  const n = nextIp++;
+  return `10.244.${Math.floor(n / 250) % 256}.${(n % 250) + 1}`;
 }
 
 /** A pod as a Deployment's ReplicaSet would create it. */
@@ -30,6 +32,7 @@ export function podOf(p: PodSpec): PodInfo {
     ready: p.ready ?? true,
     terminating: false,
     serviceAccount: p.serviceAccount ?? "default",
+    podIP: p.podIP ?? nextPodIp(),
     owner: { kind: "ReplicaSet", name: `${p.deployment}-${p.hash}` },
     containers: [
       {
@@ -49,30 +52,6 @@ export function serviceOf(
   port = 80,
 ): ServiceInfo {
   return { name, namespace, selector, ports: [{ name: "http", port }] };
-}
-
-let counter = 0;
-
-export function vsOf(name: string, namespace: string, spec: Partial<VirtualServiceSpec>, createdAt?: number) {
-  const vs: VirtualServiceInfo = {
-    name,
-    namespace,
-    resourceVersion: String(++counter),
-    createdAt: createdAt ?? counter,
-    spec: { hosts: [], http: [], ...spec },
-  };
-  return vs;
-}
-
-export function drOf(name: string, namespace: string, spec: DestinationRuleSpec, createdAt?: number) {
-  const dr: DestinationRuleInfo = {
-    name,
-    namespace,
-    resourceVersion: String(++counter),
-    createdAt: createdAt ?? counter,
-    spec,
-  };
-  return dr;
 }
 
 export function stateOf(parts: Partial<MeshState>): MeshState {

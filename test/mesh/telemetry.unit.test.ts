@@ -175,3 +175,102 @@ describe("exposition", () => {
     expect(text).toMatch(/istio_requests_total\{[^}]*response_code="200"[^}]*\} 2/);
   });
 });
+
+describe("exposition at scale", () => {
+  it("is byte for byte what prom-client rendered, before and after a scrape, and in chunks", async () => {
+    const { Counter, Histogram, Registry } = await import("prom-client");
+    const reg = new Registry();
+    const c = new Counter({
+      name: "istio_requests_total",
+      help: "Total requests handled by an Istio proxy (mesh simulator).",
+      labelNames: LABEL_NAMES,
+      registers: [reg],
+    });
+    const h = new Histogram({
+      name: "istio_request_duration_milliseconds",
+      help: "Request duration in milliseconds (mesh simulator).",
+      labelNames: LABEL_NAMES,
+      buckets: DURATION_BUCKETS_MS,
+      registers: [reg],
+    });
+    const t = new MeshTelemetry();
+    expect(await t.metrics()).toBe(await reg.metrics());
+    const odd = peerFromLabels('we"b\\app\nx', "shop", { app: "ä-app", version: "v1" }, "default");
+    const peers = [webapp, canary, odd, UNKNOWN_PEER];
+    const durations = [0, 0.5, 0.7, 1, 25, 25.000001, 499.5, 3600000, 1e9, -3];
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const feed = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const rec = {
+          reporter: pick(["source", "destination"] as const),
+          source: pick(peers),
+          destination: pick(peers),
+          service: pick([svc, undefined]),
+          responseCode: pick([200, 503, 0]),
+          flags: pick([[], ["UF", "URX"], ["DC"]]),
+        };
+        const ms = pick(durations);
+        t.record(rec, ms);
+        const l = requestLabels(rec);
+        c.inc(l);
+        h.observe(l, Math.max(0, ms));
+      }
+    };
+    feed(500);
+    expect(await t.metrics()).toBe(await reg.metrics());
+    feed(50); // some series change, others are reused from the last render
+    const expected = await reg.metrics();
+    expect(await t.metrics()).toBe(expected);
+    expect(Buffer.concat(t.renderChunks()).toString("utf8")).toBe(expected);
+    expect(t.renderBuffer().toString("utf8")).toBe(expected);
+  });
+
+  it("per-version traffic counts: what each version's app answered (destination reporter)", () => {
+    const t = new MeshTelemetry();
+    const primary = peerFromLabels("catalog-primary", "shop", { app: "catalog-primary" }, "default");
+    const base = { source: webapp, service: svc, flags: [] as string[] };
+    t.record({ ...base, reporter: "destination", destination: canary, responseCode: 200 }, 1);
+    t.record({ ...base, reporter: "destination", destination: canary, responseCode: 503 }, 1);
+    t.record({ ...base, reporter: "source", destination: canary, responseCode: 503 }, 1);
+    t.record({ ...base, reporter: "destination", destination: primary, responseCode: 200 }, 1);
+    t.record({ ...base, reporter: "destination", destination: canary, responseCode: 503, flags: ["UF"] }, 1);
+    t.record({ ...base, reporter: "destination", destination: canary, responseCode: 0, flags: ["DC"] }, 1);
+    expect(t.servedByVersion({ namespace: "shop", workload: "catalog" })).toEqual([
+      {
+        namespace: "shop",
+        workload: "catalog",
+        version: "unknown",
+        requests: 2,
+        errors: 1,
+        byCode: { "200": 1, "503": 1 },
+      },
+    ]);
+    expect(t.servedByVersion().map((s) => [s.workload, s.requests])).toEqual([
+      ["catalog", 2],
+      ["catalog-primary", 1],
+    ]);
+    expect(t.seriesCount()).toBe(6);
+  });
+
+  it("keeps at most keepRecent records, trimming in batches", () => {
+    const t = new MeshTelemetry(100);
+    const rec = {
+      reporter: "source" as const,
+      source: webapp,
+      destination: canary,
+      service: svc,
+      responseCode: 200,
+      flags: [],
+    };
+    for (let i = 0; i < 1000; i++) t.record(rec, i);
+    const recent = t.recentRecords();
+    expect(recent.length).toBe(100);
+    expect(recent[99]?.durationMs).toBe(999);
+    expect(recent[0]?.durationMs).toBe(900);
+  });
+});
