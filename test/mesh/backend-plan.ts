@@ -34,19 +34,23 @@ export interface Incident {
 export interface BackendConfig {
   namespace: string;
   workload: string;
-  /** `name:tag` of the container image. */
+  /** `name:tag` of the container image: what responses report as their version. */
   version: string;
   image: string;
+  /** Fraction of requests answered with `errorStatus` (0..1). */
   errorRate: number;
   errorStatus: number;
   latencyMs: number;
   latencyJitterMs: number;
+  /** Fraction of requests that take `slowMs` more (tail latency). */
   slowFraction: number;
   slowMs: number;
-  /** Cold start: requests arriving in the first startupDelayMs after the version started wait until then. */
+  /** Opt-in cold start: requests in the version's first startupDelayMs wait until it is over. Default 0. */
   startupDelayMs: number;
-  bursts: readonly Burst[];
-  incidents: readonly Incident[];
+  /** Error windows relative to the version's start. */
+  bursts: Burst[];
+  /** Shared incidents (absolute windows) that apply to this pod's workload. */
+  incidents: Incident[];
 }
 
 export function burstActive(b: Burst, sinceStartMs: number): boolean {

@@ -2,32 +2,15 @@
 // shared incidents from the namespace's `mesh-sim-incidents` ConfigMap.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { Burst, Incident } from "./backend-plan.js";
+import type { BackendConfig, Burst, Incident } from "./backend-plan.js";
 import { workloadOf } from "./endpoints.js";
 import type { MeshIndex } from "./mesh-index.js";
 import type { ContainerInfo, PodInfo } from "./model.js";
 
 export type { BackendConfig, Burst, Incident } from "./backend-plan.js";
 
-export interface Behaviour {
-  /** `name:tag` of the container image: what responses report as their version. */
-  version: string;
-  image: string;
-  /** Fraction of requests answered with `errorStatus` (0..1). */
-  errorRate: number;
-  errorStatus: number;
-  latencyMs: number;
-  latencyJitterMs: number;
-  /** Fraction of requests that take `slowMs` more (tail latency). */
-  slowFraction: number;
-  slowMs: number;
-  /** Opt-in cold start: requests in the version's first startupDelayMs wait until it is over. Default 0. */
-  startupDelayMs: number;
-  /** Error windows relative to the version's start. */
-  bursts: Burst[];
-  /** Shared incidents (absolute windows) that apply to this pod's workload. */
-  incidents: Incident[];
-}
+/** How a version answers (the backend plan's config without the workload it belongs to). */
+export type Behaviour = Omit<BackendConfig, "namespace" | "workload">;
 
 const BurstSchema = z.object({
   afterMs: z.number().min(0),

@@ -12,7 +12,6 @@
 // VirtualService by hand (drift) would be blamed on Serin, and an object Serin may write before
 // owning it would be missed.
 import http from "node:http";
-import https from "node:https";
 import { KubeConfig, type KubernetesObject, Watch } from "@kubernetes/client-node";
 import { sleep } from "../env/processes.js";
 import {
@@ -25,6 +24,7 @@ import {
   validateKey,
   validateObjects,
 } from "./istioctl.js";
+import { getKubeJson } from "./kube-http.js";
 import { SERIN_MANAGER } from "./route-monitor.js";
 
 export interface IstioFinding {
@@ -240,7 +240,7 @@ export class IstioValidator {
     let listed = true;
     for (const c of COLLECTIONS) {
       try {
-        const list = (await this.getJson(c.path)) as { items?: KubernetesObject[] };
+        const list = (await getKubeJson(this.kc, c.path)) as { items?: KubernetesObject[] };
         // As a watch event: a write the watch has not delivered yet also marks its namespace for analyze.
         for (const item of list.items ?? []) this.consider({ ...item, kind: c.kind });
       } catch {
@@ -265,7 +265,9 @@ export class IstioValidator {
     for (const ns of [...new Set(namespaces)].sort()) {
       let phase: string;
       try {
-        const obj = (await this.getJson(`/api/v1/namespaces/${ns}`)) as { status?: { phase?: string } };
+        const obj = (await getKubeJson(this.kc, `/api/v1/namespaces/${ns}`)) as {
+          status?: { phase?: string };
+        };
         phase = obj.status?.phase ?? "";
       } catch (err) {
         phase = /HTTP 404/.test(String(err)) ? "Gone" : "Unreachable";
@@ -536,7 +538,7 @@ export class IstioValidator {
 
   private async relist(path: string, state: { resourceVersion: string }): Promise<void> {
     const kind = COLLECTIONS.find((c) => c.path === path)?.kind ?? "";
-    const list = (await this.getJson(path)) as {
+    const list = (await getKubeJson(this.kc, path)) as {
       metadata?: { resourceVersion?: string };
       items?: KubernetesObject[];
     };
@@ -554,36 +556,6 @@ export class IstioValidator {
         await sleep(250);
       }
     }
-  }
-
-  private async getJson(path: string): Promise<unknown> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    return await new Promise((resolve, reject) => {
-      const req = https.request(new URL(cluster.server + path), {
-        ...opts,
-        method: "GET",
-        headers: { ...opts.headers, accept: "application/json" },
-      });
-      req.on("error", reject);
-      req.setTimeout(10_000, () => req.destroy(new Error(`GET ${path}: timeout`)));
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () => {
-          if (res.statusCode !== 200) return reject(new Error(`GET ${path}: HTTP ${res.statusCode}`));
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-          } catch (err) {
-            reject(err);
-          }
-        });
-      });
-      req.end();
-    });
   }
 }
 

@@ -2,9 +2,9 @@
 // with the time it arrived. It survives API server restarts: a closed watch resumes from the last
 // resourceVersion, and a 410 (or a watch that cannot resume) relists and records the difference as
 // synthetic events (`relisted: true`), so the timeline has no silent holes.
-import https from "node:https";
 import { KubeConfig, type KubernetesObject, Watch } from "@kubernetes/client-node";
 import { sleep } from "../env/processes.js";
+import { getKubeJson } from "./kube-http.js";
 
 export interface RecordedEvent<T extends KubernetesObject = KubernetesObject> {
   /** Date.now() when the event arrived */
@@ -167,7 +167,7 @@ export class ObjectWatch<T extends KubernetesObject = KubernetesObject> {
   }
 
   private async relist(): Promise<void> {
-    const list = (await this.getJson(this.opts.path)) as {
+    const list = (await getKubeJson(this.kc, this.opts.path)) as {
       metadata?: { resourceVersion?: string };
       items?: T[];
     };
@@ -189,36 +189,6 @@ export class ObjectWatch<T extends KubernetesObject = KubernetesObject> {
       this.record("DELETED", obj, true);
     }
     this.resourceVersion = list.metadata?.resourceVersion ?? "";
-  }
-
-  private async getJson(path: string): Promise<unknown> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    return await new Promise((resolve, reject) => {
-      const req = https.request(new URL(cluster.server + path), {
-        ...opts,
-        method: "GET",
-        headers: { ...opts.headers, accept: "application/json" },
-      });
-      req.on("error", reject);
-      req.setTimeout(10_000, () => req.destroy(new Error(`GET ${path}: timeout`)));
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () => {
-          if (res.statusCode !== 200) return reject(new Error(`GET ${path}: HTTP ${res.statusCode}`));
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-          } catch (err) {
-            reject(err);
-          }
-        });
-      });
-      req.end();
-    });
   }
 }
 
