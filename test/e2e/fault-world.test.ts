@@ -34,19 +34,36 @@ describe("fault matrix: kube-apiserver and Prometheus outages", () => {
         "Serin's next step after the outage",
         () =>
           c.routes.samples.find((s) => s.t > backAt && s.writer === "serin" && s.canaryWeight > step.weight),
-        30_000,
+        60_000,
       )
       .catch(() => undefined);
     const phase = await c.waitTerminal(180_000);
     const violations = await c.violations({ newImage: V2 });
+    // What Serin said between the API server's return and its next step (why a step was held).
+    const said = new Set<string>();
+    for (const e of c.canary.watch.events) {
+      if (e.t < backAt || (next && e.t > next.t)) continue;
+      const status = (e.object as { status?: { conditions?: Array<{ type?: string; message?: string }> } })
+        .status;
+      const promoted = status?.conditions?.find((x) => x.type === "Promoted")?.message;
+      if (promoted) said.add(`t+${secs(e.t - backAt)} ${promoted}`);
+    }
+    // The mesh's view lags too: a weight written just before the outage reaches the sidecars only when
+    // istiod's watches are back, which client-go's reflector backoff (0.8 s doubling to 30 s) can put
+    // well after the API server's return. Until the canary gets traffic there is nothing to judge.
+    const canaryTraffic = c.traffic?.windows.find(
+      (w) => w.t >= step.t && Object.keys(w.counts).some((k) => k.startsWith("catalog:v2 ")),
+    )?.t;
+    const judgeableAt = Math.max(backAt, canaryTraffic ?? Number.POSITIVE_INFINITY);
     process.stdout.write(
-      `${c.summary()}\n  step ${step.weight} ${secs(stoppedAt - lastStepAt)} before the outage; apiserver down ${secs(backAt - stoppedAt)}; next step ${next ? `${next.canaryWeight} ${secs(next.t - backAt)} after it was back` : "not within 30 s"}; watch relists ${c.routes.watch.relists}\n`,
+      `${c.summary()}\n  step ${step.weight} ${secs(stoppedAt - lastStepAt)} before the outage; apiserver down ${secs(backAt - stoppedAt)}; canary traffic ${canaryTraffic === undefined ? "never" : canaryTraffic < backAt ? "during the outage" : `${secs(canaryTraffic - backAt)} after the return`}; next step ${next ? `${next.canaryWeight} ${secs(next.t - backAt)} after it was back` : "not within 60 s"}; watch relists ${c.routes.watch.relists}\n  after the return: ${[...said].join(" | ") || "-"}\n`,
     );
-    expect.soft(next, "a step within 30 s of the API server's return").toBeDefined();
-    // Overdue: the check runs as soon as the API server is back. It may fairly fail once (the test
-    // world's sidecars lost their view of the cluster too, and "no values" is a failed check), which
-    // holds the step for one interval (10 s); never longer than that, never a wait on built-up backoff.
-    expect.soft((next?.t ?? Number.POSITIVE_INFINITY) - backAt).toBeLessThan(15_000);
+    expect.soft(next, "a step within 60 s of the API server's return").toBeDefined();
+    // Overdue: the check runs as soon as the API server is back. While the canary has had no traffic
+    // since its step (the sidecars still route by istiod's pre-outage view) "no values" is a fair failed
+    // check; once it has, the step comes within one interval (10 s) plus slack, never on built-up backoff.
+    expect.soft(canaryTraffic, "the canary gets traffic again after the outage").toBeDefined();
+    expect.soft((next?.t ?? Number.POSITIVE_INFINITY) - judgeableAt).toBeLessThan(15_000);
     expect.soft(phase).toBe("Succeeded");
     expect.soft(violations).toEqual([]);
   });
