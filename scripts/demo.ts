@@ -1,9 +1,11 @@
 // A local demo of Serin on real parts: a kube-apiserver cluster (pods simulated by kwok), a real
 // Prometheus, the mesh simulator standing in for Istio's sidecars (test harness), and Serin itself.
-// It applies the catalog example, pushes v2 (promoted) and then a bad v3 (rolled back), streaming
+// It applies the catalog example, pushes v2 (promoted), then a bad v3 judged by Flagger's rule and again by the
+// sequential judge (both rolled back; the demo compares what each cost users), streaming
 // `kubectl get canary -w` as a user would watch it.
 import { spawn } from "node:child_process";
 import type { KubernetesObject } from "@kubernetes/client-node";
+import type { CanaryStatus } from "../src/api/canary.js";
 import { kubectlPath } from "../test/env/cluster.js";
 import { startEnvironment } from "../test/env/environment.js";
 import { sleep } from "../test/env/processes.js";
@@ -75,10 +77,22 @@ try {
   k.run(["set", "image", "-n", ns, "deployment/catalog", "catalog=istioinaction/catalog:v3-bad"]);
   await k.waitForPhase(ns, "catalog-release", ["Progressing"], 30_000);
   const second = await k.waitForPhase(ns, "catalog-release", ["Succeeded", "Failed"], 600_000);
-  const reason = k
-    .canary(ns, "catalog-release")
-    .status?.conditions?.find((c) => c.type === "Promoted")?.message;
-  say(`v3-bad: ${second} — ${reason}`);
+  const ruleRun = k.canary(ns, "catalog-release").status;
+  say(`v3-bad: ${second} — ${promotedMessage(ruleRun)}`);
+
+  say("kubectl patch canary catalog-release: spec.analysis.judge.mode=sequential   (Serin's evidence judge)");
+  k.run(merge(ns, "canary", "catalog-release", { spec: { analysis: { judge: { mode: "sequential" } } } }));
+  say("v3-bad again (a pod-template annotation makes it a new revision), judged on evidence this time");
+  k.run(
+    merge(ns, "deployment", "catalog", {
+      spec: { template: { metadata: { annotations: { "demo.serin.dev/attempt": "2" } } } },
+    }),
+  );
+  await k.waitForPhase(ns, "catalog-release", ["Progressing"], 30_000);
+  const third = await k.waitForPhase(ns, "catalog-release", ["Succeeded", "Failed"], 600_000);
+  const judgedRun = k.canary(ns, "catalog-release").status;
+  say(`v3-bad: ${third} — ${promotedMessage(judgedRun)}`);
+  say(`harm of v3-bad: Flagger's rule ${harm(ruleRun)}; sequential judge ${harm(judgedRun)}`);
   say("kubectl describe canary: events");
   process.stdout.write(
     k.run([
@@ -107,4 +121,24 @@ try {
   say(`demo finished in ${((Date.now() - t0) / 1000).toFixed(0)}s; tearing down`);
 } finally {
   await cleanup();
+}
+
+function promotedMessage(status: CanaryStatus | undefined): string {
+  return status?.conditions?.find((c) => c.type === "Promoted")?.message ?? "";
+}
+
+/** "221 requests, 34 failed in 58 s": what the canary served from its first traffic to the end. */
+function harm(status: CanaryStatus | undefined): string {
+  const run = status?.run;
+  const served = run?.canary;
+  if (!run || !served) return "not counted";
+  const seconds =
+    run.trafficSince && status?.lastTransitionTime
+      ? ` in ${((Date.parse(status.lastTransitionTime) - Date.parse(run.trafficSince)) / 1000).toFixed(0)} s`
+      : "";
+  return `${served.requests} requests, ${served.errors} failed${seconds}`;
+}
+
+function merge(namespace: string, kind: string, name: string, patch: object): string[] {
+  return ["patch", kind, name, "-n", namespace, "--type", "merge", "-p", JSON.stringify(patch)];
 }

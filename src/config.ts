@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { JUDGE_MODES, type JudgeMode } from "./api/canary.js";
 import { formatDuration, tryParseDuration } from "./api/duration.js";
 
 export interface ControllerConfig {
@@ -19,6 +20,8 @@ export interface ControllerConfig {
   leaderElectionId: string;
   resyncSchedule: string;
   logLevel: string;
+  /** the judge of Canaries that set no analysis.judge.mode */
+  judge: JudgeMode;
 }
 
 const USAGE = `serin — progressive delivery for Kubernetes and Istio
@@ -36,6 +39,8 @@ const USAGE = `serin — progressive delivery for Kubernetes and Istio
   --leader-election-namespace  namespace of the Lease (env POD_NAMESPACE) [serin-system]
   --resync CRON                periodic resync of every Canary [*/5 * * * *]
   --log-level LEVEL            trace, debug, info, warn, error [info]
+  --judge MODE                 judge of Canaries without analysis.judge.mode: threshold (Flagger's rule)
+                               or sequential (docs/judge.md) (env SERIN_JUDGE) [threshold]
 `;
 
 export class ConfigError extends Error {}
@@ -58,6 +63,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "leader-election-id": { type: "string" },
       resync: { type: "string" },
       "log-level": { type: "string" },
+      judge: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -95,7 +101,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       `--metrics-server must be a URL such as http://prometheus:9090, got ${metricsServer}`,
     );
   }
+  const judge = values.judge ?? env.SERIN_JUDGE ?? "threshold";
+  if (!(JUDGE_MODES as readonly string[]).includes(judge)) {
+    throw new ConfigError(`--judge must be one of ${JUDGE_MODES.join(", ")}, got ${judge}`);
+  }
   return {
+    judge: judge as JudgeMode,
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG_PATH,
     metricsServer,
     namespace,

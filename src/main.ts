@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     prometheus: new PrometheusClient({ address: config.metricsServer }),
     metrics,
     log,
+    defaultJudge: config.judge,
   });
   const controller = new CanaryController(cache, reconciler, metrics, log, {
     workers: config.workers,

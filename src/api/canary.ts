@@ -106,6 +106,47 @@ export const ThresholdRangeSchema = z.strictObject({
   max: z.number().optional().describe("highest accepted value"),
 });
 
+/** What a check without evidence counts as: fail (Flagger), hold the step (neither passed nor failed), or pass. */
+export const NO_DATA_POLICIES = ["fail", "hold", "pass"] as const;
+export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
+
+export const JUDGE_MODES = ["threshold", "sequential"] as const;
+export type JudgeMode = (typeof JUDGE_MODES)[number];
+
+/**
+ * Serin's evidence judge (not in Flagger). `threshold` is Flagger's rule; `sequential` adds anytime-valid
+ * tests of the canary against the primary, looked at every lookInterval while the canary has traffic.
+ */
+export const JudgeSchema = z.strictObject({
+  mode: z
+    .enum(JUDGE_MODES)
+    .optional()
+    .describe("threshold (Flagger's rule) or sequential; defaults to the controller's --judge flag"),
+  falseAlarmRate: z
+    .number()
+    .min(0.0001)
+    .max(0.2)
+    .optional()
+    .describe("chance that a canary as good as the primary is rolled back by the tests; defaults to 0.01"),
+  falsePromotionRate: z
+    .number()
+    .min(0.0001)
+    .max(0.5)
+    .optional()
+    .describe(
+      "chance of promoting a canary whose 5xx share or slow share is above what the thresholds allow; defaults to 0.05",
+    ),
+  lookInterval: DurationString.optional().describe(
+    "how often the tests look while the canary has traffic; defaults to interval / 5, from 1s to 5s",
+  ),
+  minRequests: z
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .describe("canary requests a built-in check needs before it is judged; defaults to 10"),
+});
+
 export const CanaryMetricSchema = z.strictObject({
   name: z
     .string()
@@ -117,6 +158,12 @@ export const CanaryMetricSchema = z.strictObject({
   query: z.string().optional().describe("deprecated: inline Prometheus query, use templateRef"),
   templateRef: NamespacedNameRefSchema.optional().describe("MetricTemplate holding the query"),
   templateVariables: stringMap.optional().describe("variables substituted into the template query"),
+  noData: z
+    .enum(NO_DATA_POLICIES)
+    .optional()
+    .describe(
+      "Serin: a check without values (or, with the sequential judge, with fewer than judge.minRequests canary requests): fail (Flagger's rule), hold the step, or pass; defaults to fail, hold with the sequential judge",
+    ),
 });
 
 export const WEBHOOK_TYPES = [
@@ -202,6 +249,7 @@ export const CanaryAnalysisSchema = z.strictObject({
   webhooks: z.array(CanaryWebhookSchema).max(COUNT_LIMITS.listItems).optional(),
   alerts: z.array(CanaryAlertSchema).max(COUNT_LIMITS.listItems).optional(),
   sessionAffinity: SessionAffinitySchema.optional(),
+  judge: JudgeSchema.optional().describe("Serin: how checks are judged (see docs/judge.md)"),
 });
 
 export const CanarySpecSchema = z.strictObject({
@@ -284,6 +332,65 @@ export const DecisionRecordSchema = z.strictObject({
 });
 export type DecisionRecord = z.infer<typeof DecisionRecordSchema>;
 
+/** Requests a workload served since the run's traffic start, and how many failed (5xx) or were slow. */
+const ServedSchema = z.strictObject({
+  requests: z.number().min(0),
+  errors: z.number().min(0),
+  slow: z.number().min(0).optional().describe("requests slower than slowerThanMs"),
+});
+
+/** One metric of one check: the canary's value against the primary's, with the requests behind each. */
+export const MetricCheckSchema = z.strictObject({
+  name: z.string(),
+  verdict: z.enum(["passed", "failed", "held"]),
+  canary: z.number().optional(),
+  primary: z.number().optional(),
+  canaryRequests: z.number().optional(),
+  primaryRequests: z.number().optional(),
+  /** the Prometheus range the values were read over, e.g. "37s" */
+  window: z.string().optional(),
+  message: z.string().optional(),
+});
+export type MetricCheck = z.infer<typeof MetricCheckSchema>;
+
+export const CheckRecordSchema = z.strictObject({
+  time: Timestamp,
+  canaryWeight: z.int(),
+  verdict: z.enum(["passed", "failed", "held"]),
+  hold: z.enum(["evidence", "incident"]).optional().describe("why a held check held"),
+  metrics: z.array(MetricCheckSchema),
+});
+export type CheckRecord = z.infer<typeof CheckRecordSchema>;
+
+/** The sequential judge's running state: counts at its last look and log e-values per alternative. */
+export const EvidenceStateSchema = z.strictObject({
+  asOf: Timestamp,
+  canary: ServedSchema,
+  primary: ServedSchema,
+  errorsLogE: z.array(z.number()),
+  slowLogE: z.array(z.number()).optional(),
+});
+export type EvidenceState = z.infer<typeof EvidenceStateSchema>;
+
+/** The run in progress, or the last one: what it served, what its checks saw, what the judge knows. */
+export const RunRecordSchema = z.strictObject({
+  revision: z.string().describe("lastAppliedSpec of the run"),
+  image: z.string().optional().describe("the canary's first container image"),
+  trafficSince: Timestamp.optional().describe(
+    "when the revision first got traffic; every window starts here or later",
+  ),
+  windowFrom: Timestamp.optional().describe("checks waiting for evidence read from here"),
+  holdingSince: Timestamp.optional().describe("first check of the current hold"),
+  lastIncidentAt: Timestamp.optional().describe("the latest check held for a shared incident"),
+  slowerThanMs: z.number().optional().describe("the latency threshold that makes a request slow"),
+  canary: ServedSchema.optional().describe("what the canary served since trafficSince (the harm count)"),
+  primary: ServedSchema.optional().describe("what the primary served over the same time"),
+  servedAsOf: Timestamp.optional(),
+  evidence: EvidenceStateSchema.optional(),
+  checks: z.array(CheckRecordSchema).optional().describe("the latest checks of the run (bounded)"),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
 export const CanaryStatusSchema = z.looseObject({
   phase: CanaryPhaseSchema.optional(),
   failedChecks: z.int().optional(),
@@ -309,6 +416,7 @@ export const CanaryStatusSchema = z.looseObject({
     .int()
     .optional()
     .describe("seq of the last decision whose Events, alerts and hooks were sent (Serin)"),
+  run: RunRecordSchema.optional().describe("the current or last run: harm, checks, evidence (Serin)"),
 });
 
 export const CanarySchema = z.looseObject({

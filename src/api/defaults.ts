@@ -1,6 +1,14 @@
 // Flagger's defaults, applied as a pure view over the stored spec. The stored Canary is never
 // rewritten: users see exactly what they applied, and the controller reads this effective view.
-import type { CanaryAlert, CanaryAnalysis, CanaryMetric, CanarySpec, SessionAffinity } from "./canary.js";
+import type {
+  CanaryAlert,
+  CanaryAnalysis,
+  CanaryMetric,
+  CanarySpec,
+  JudgeMode,
+  NoDataPolicy,
+  SessionAffinity,
+} from "./canary.js";
 import { tryParseDuration } from "./duration.js";
 import type { HttpMatch } from "./istio.js";
 
@@ -17,6 +25,9 @@ export const DEFAULTS = {
   gateways: ["mesh"] as readonly string[],
   portName: "http",
   sessionAffinityMaxAge: 86_400,
+  judgeFalseAlarmRate: 0.01,
+  judgeMinRequests: 10,
+  judgeFalsePromotionRate: 0.05,
 } as const;
 
 /** request-success-rate and request-duration are answered by Serin's built-in Istio queries. */
@@ -40,6 +51,18 @@ export interface EffectiveMetric {
   /** thresholdRange, or the deprecated `threshold` converted the way Flagger reads it (min for success rate, max otherwise). */
   thresholdRange: { min?: number; max?: number };
   templateVariables: Record<string, string>;
+  /** as written; undefined means the judge's default (fail, or hold with the sequential judge) */
+  noData: NoDataPolicy | undefined;
+}
+
+/** The evidence judge. `mode` undefined means the controller's --judge default (see withJudgeDefault). */
+export interface EffectiveJudge {
+  mode: JudgeMode | undefined;
+  falseAlarmRate: number;
+  falsePromotionRate: number;
+  lookInterval: string;
+  lookIntervalMs: number;
+  minRequests: number;
 }
 
 export interface EffectiveWebhook {
@@ -79,6 +102,7 @@ export interface EffectiveAnalysis {
   webhooks: EffectiveWebhook[];
   alerts: CanaryAlert[];
   sessionAffinity: (SessionAffinity & { maxAge: number }) | undefined;
+  judge: EffectiveJudge;
 }
 
 export interface EffectiveSpec {
@@ -138,6 +162,7 @@ function effectiveMetric(m: CanaryMetric): EffectiveMetric {
     intervalMs: interval.ms,
     thresholdRange,
     templateVariables: { ...m.templateVariables },
+    noData: m.noData,
   };
 }
 
@@ -158,6 +183,39 @@ function canaryWeights(a: CanaryAnalysis, maxWeight: number): number[] {
     if (w >= maxWeight || w >= 100) break;
   }
   return out;
+}
+
+/** Looks come at least five times per interval, and no more often than a second (Prometheus' pace). */
+function defaultLookMs(intervalMs: number): number {
+  return Math.min(Math.max(Math.floor(intervalMs / 5 / 1000) * 1000, 1_000), MAX_DEFAULT_LOOK_MS);
+}
+const MAX_DEFAULT_LOOK_MS = 5_000;
+
+function effectiveJudge(a: CanaryAnalysis, intervalMs: number): EffectiveJudge {
+  const given = a.judge?.lookInterval === undefined ? undefined : tryParseDuration(a.judge.lookInterval);
+  const lookMs = given ?? defaultLookMs(intervalMs);
+  return {
+    mode: a.judge?.mode,
+    falseAlarmRate: a.judge?.falseAlarmRate ?? DEFAULTS.judgeFalseAlarmRate,
+    falsePromotionRate: a.judge?.falsePromotionRate ?? DEFAULTS.judgeFalsePromotionRate,
+    lookInterval: a.judge?.lookInterval ?? `${lookMs / 1000}s`,
+    lookIntervalMs: lookMs,
+    minRequests: a.judge?.minRequests ?? DEFAULTS.judgeMinRequests,
+  };
+}
+
+/** The spec with an unset judge mode taken from the controller's --judge flag. */
+export function withJudgeDefault(spec: EffectiveSpec, mode: JudgeMode): EffectiveSpec {
+  if (spec.analysis.judge.mode !== undefined) return spec;
+  return { ...spec, analysis: { ...spec.analysis, judge: { ...spec.analysis.judge, mode } } };
+}
+
+/** True when the sequential judge decides this Canary's runs. */
+export const sequentialJudge = (spec: EffectiveSpec): boolean => spec.analysis.judge.mode === "sequential";
+
+/** A metric's no-data policy, with the default that depends on the judge. */
+export function noDataPolicy(spec: EffectiveSpec, metric: EffectiveMetric): NoDataPolicy {
+  return metric.noData ?? (sequentialJudge(spec) ? "hold" : "fail");
 }
 
 /** Pure: the spec with Flagger's defaults applied. Never throws; values validation rejects fall back to defaults. */
@@ -209,6 +267,7 @@ export function withDefaults(spec: CanarySpec): EffectiveSpec {
     sessionAffinity: a.sessionAffinity
       ? { ...a.sessionAffinity, maxAge: a.sessionAffinity.maxAge ?? DEFAULTS.sessionAffinityMaxAge }
       : undefined,
+    judge: effectiveJudge(a, interval.ms),
   };
 
   return {

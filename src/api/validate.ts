@@ -130,6 +130,37 @@ export function canarySpecProblems(spec: CanarySpec): Problem[] {
   return out;
 }
 
+/** The judge's settings: a look interval the controller can keep, and no setting the chosen judge ignores. */
+function judgeProblems(a: CanaryAnalysis, at: string): Problem[] {
+  const judge = a.judge;
+  if (judge === undefined) return [];
+  const out: Problem[] = [];
+  const field = `${at}.judge`;
+  if (judge.lookInterval !== undefined) {
+    const ms = tryParseDuration(judge.lookInterval);
+    const interval = tryParseDuration(a.interval ?? DEFAULTS.analysisInterval) ?? 60_000;
+    if (ms !== undefined && (ms < 1_000 || ms > interval)) {
+      out.push({
+        field: `${field}.lookInterval`,
+        message: `${field}.lookInterval (${judge.lookInterval}) must be from 1s to the analysis interval (${a.interval ?? DEFAULTS.analysisInterval})`,
+        fix: "set lookInterval between 1s and the interval, or remove it (default: interval / 5, at most 5s)",
+      });
+    }
+  }
+  if (judge.mode === "threshold") {
+    const unused = (["falseAlarmRate", "falsePromotionRate", "lookInterval", "minRequests"] as const).filter(
+      (k) => judge[k] !== undefined,
+    );
+    if (unused.length > 0)
+      out.push({
+        field: `${field}.${unused[0]}`,
+        message: `${field}.${unused.join(", ")} ${unused.length > 1 ? "are" : "is"} used by the sequential judge only, and mode is threshold`,
+        fix: `set ${field}.mode: sequential, or remove ${unused.join(", ")}`,
+      });
+  }
+  return out;
+}
+
 function analysisProblems(a: CanaryAnalysis, at: string, spec: CanarySpec): Problem[] {
   const out: Problem[] = [];
   const add = (field: string, message: string, fix: string) => out.push({ field, message, fix });
@@ -145,6 +176,8 @@ function analysisProblems(a: CanaryAnalysis, at: string, spec: CanarySpec): Prob
       );
     }
   }
+
+  out.push(...judgeProblems(a, at));
 
   // Strategy: Flagger's CRD requires exactly one of iterations / stepWeight / stepWeights (oneOf).
   const hasSteps = (a.stepWeights?.length ?? 0) > 0;

@@ -5,13 +5,22 @@ import type { EffectiveSpec } from "../api/defaults.js";
 import { type CanaryRef, decide } from "../core/decide.js";
 import type { Decision } from "../core/decision.js";
 import { desiredRouting } from "../core/desired.js";
-import type { GateHook, HookResult, MetricResult, ObservedWorld } from "../core/world.js";
+import type {
+  GateHook,
+  HookResult,
+  MetricResult,
+  ObservedWorld,
+  ServedCounts,
+  ServedUnavailable,
+} from "../core/world.js";
 import { nextSessionCookies, type SessionCookies } from "../router/istio-session-affinity.js";
 
 /** What the core may ask the shell for. */
 export interface Answers {
-  analyse(): Promise<MetricResult[]>;
+  analyse(status: CanaryStatus): Promise<MetricResult[]>;
   hooks(type: GateHook, status: CanaryStatus): Promise<HookResult>;
+  /** what canary and primary served since the run's traffic start (never throws) */
+  served(status: CanaryStatus): Promise<ServedCounts | ServedUnavailable>;
 }
 
 /** The core never needs more than a few rounds (analysis, then one gate); more would be a bug. */
@@ -29,15 +38,21 @@ export async function decideWithAnswers(
   let decision = decide(ref, spec, status, world);
   for (
     let round = 0;
-    round < MAX_ROUNDS && (decision.needsAnalysis || decision.needsHooks.length > 0);
+    round < MAX_ROUNDS && (decision.needsAnalysis || decision.needsHooks.length > 0 || decision.needsServed);
     round++
   ) {
     const asked = decision;
-    const [analysis, replies] = await Promise.all([
-      asked.needsAnalysis ? answers.analyse() : Promise.resolve(world.analysis),
+    const [analysis, replies, served] = await Promise.all([
+      asked.needsAnalysis ? answers.analyse(status) : Promise.resolve(world.analysis),
       Promise.all(asked.needsHooks.map(async (type) => [type, await answers.hooks(type, status)] as const)),
+      asked.needsServed ? answers.served(status) : Promise.resolve(world.served),
     ]);
-    world = { ...world, analysis, hooks: { ...world.hooks, ...Object.fromEntries(replies) } };
+    world = {
+      ...world,
+      analysis,
+      hooks: { ...world.hooks, ...Object.fromEntries(replies) },
+      ...(served ? { served } : {}),
+    };
     decision = decide(ref, spec, status, world);
   }
   if (!spec.analysis.sessionAffinity) return decision;

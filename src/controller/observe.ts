@@ -76,7 +76,9 @@ export function observe(
     const started = canary.status?.lastTransitionTime
       ? new Date(canary.status.lastTransitionTime)
       : undefined;
+    const image = target.spec?.template.spec?.containers?.[0]?.image;
     targetView = {
+      ...(image ? { image } : {}),
       revision: computeRevision(target.spec?.template ?? {}, tracked.checksums),
       trackedConfigs: tracked.checksums,
       readiness: deploymentReadiness(

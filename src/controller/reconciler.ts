@@ -6,20 +6,24 @@
 // Returns when to look again; throws only for errors worth a rate-limited retry.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { Canary, CanaryStatus } from "../api/canary.js";
+import type { Canary, CanaryStatus, EvidenceState, JudgeMode, RunRecord } from "../api/canary.js";
 import { API_VERSION, CANARY_KIND, FINALIZER } from "../api/constants.js";
-import type { EffectiveSpec } from "../api/defaults.js";
+import { type EffectiveSpec, withJudgeDefault } from "../api/defaults.js";
 import { MetricTemplateSchema } from "../api/metric-template.js";
 import { formatProblems, validateCanary } from "../api/validate.js";
 import type { Decision } from "../core/decision.js";
+import { currentRun } from "../core/evidence/run.js";
+import { mixtureLogE } from "../core/evidence/sequential.js";
 import { note, READY, step } from "../core/status.js";
-import type { MetricResult } from "../core/world.js";
+import type { MetricResult, ServedCounts, ServedUnavailable } from "../core/world.js";
 import { describeError, type KubeClients, statusCode } from "../kube/client.js";
 import { type EventRecorder, involvedObject } from "../kube/events.js";
 import { PrometheusClientCache } from "../metrics/client-cache.js";
 import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
 import { decodeSecretData } from "../metrics/secret-data.js";
+import { readServed } from "../metrics/served.js";
+import { servedWindow } from "../metrics/windows.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { callHooks, hookPayload } from "../webhooks/client.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
@@ -53,6 +57,16 @@ export interface ReconcileResult {
   requeueAfterMs: number | undefined;
 }
 
+/** The judge's latest look for a run, kept in memory: looks between checks are not written to status. */
+interface HeldEvidence {
+  run: string;
+  state: EvidenceState;
+}
+
+/** Which run a judge state belongs to: the revision under test and when it first got traffic. */
+const runKey = (status: CanaryStatus): string =>
+  `${status.lastAppliedSpec ?? ""}|${status.run?.trafficSince ?? ""}`;
+
 export interface ReconcilerDeps {
   clients: KubeClients;
   cache: ClusterCache;
@@ -63,6 +77,8 @@ export interface ReconcilerDeps {
   metrics: ControllerMetrics;
   log: Logger;
   now?: () => Date;
+  /** the judge for Canaries that do not choose one (--judge) */
+  defaultJudge?: JudgeMode;
 }
 
 /** How soon to try again when a decision's Events (or the mark that they were sent) did not go through. */
@@ -80,6 +96,8 @@ export class Reconciler {
   private readonly inflight = new Map<string, AbortController>();
   private cancelled = false;
   private readonly converger: Converger;
+  /** per Canary key: the sequential judge's latest look, newer than status between checks */
+  private readonly evidence = new Map<string, HeldEvidence>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.converger = new Converger(deps.applier, new PrimaryRecords(deps.clients), deps.log);
@@ -101,6 +119,10 @@ export class Reconciler {
     const raw = cache.canaries.get(name, namespace);
     if (raw === undefined) {
       this.writtenFrom.delete(`${namespace}/${name}`);
+      this.evidence.delete(`${namespace}/${name}`);
+      this.deps.metrics.runServed.remove({ name, namespace, outcome: "served" });
+      this.deps.metrics.runServed.remove({ name, namespace, outcome: "failed" });
+      this.deps.metrics.runServed.remove({ name, namespace, outcome: "slow" });
       this.deps.metrics.canaryWeight.remove({ name, namespace });
       this.deps.metrics.canaryStatus.remove({ name, namespace });
       return { requeueAfterMs: undefined };
@@ -135,7 +157,8 @@ export class Reconciler {
     if (this.cancelled) abort.abort();
     this.inflight.set(key, abort);
     try {
-      return await this.reconcileValid(raw, validation.canary, validation.spec, log, abort.signal);
+      const spec = withJudgeDefault(validation.spec, this.deps.defaultJudge ?? "threshold");
+      return await this.reconcileValid(raw, validation.canary, spec, log, abort.signal);
     } finally {
       if (this.inflight.get(key) === abort) this.inflight.delete(key);
     }
@@ -208,10 +231,15 @@ export class Reconciler {
     });
 
     // 2. Decide (pure core), answering what it asks for.
+    const key = keyFor(ref);
+    const held = this.evidence.get(key);
+    const world = held?.run === runKey(status) ? { ...obs.world, evidence: held.state } : obs.world;
     const decision =
       obstacle === undefined
-        ? await decideWithAnswers(canary, ref, spec, status, obs.world, this.answers(ref, spec, obs, signal))
+        ? await decideWithAnswers(canary, ref, spec, status, world, this.answers(ref, spec, obs, signal, now))
         : undefined;
+    if (decision?.evidence)
+      this.evidence.set(key, { run: runKey(decision.status), state: decision.evidence });
 
     // 3. Record the intent before acting on it: a step exists once it is in status, and the world only
     //    ever follows status, so a failed write (409) or a crash never leaves routes ahead of it.
@@ -276,9 +304,14 @@ export class Reconciler {
     spec: EffectiveSpec,
     obs: Observation,
     signal: AbortSignal,
+    now: Date,
   ): Answers {
+    // The run the core reasons about: the same pure function gives the same traffic start here.
+    const runOf = (status: CanaryStatus) =>
+      obs.world.target ? currentRun(status, obs.world.target, now) : status.run;
     return {
-      analyse: () => this.analyse(ref, spec, signal),
+      analyse: (status) => this.analyse(ref, spec, signal, runOf(status), now),
+      served: (status) => this.served(ref, spec, signal, runOf(status), now),
       hooks: (type, status) =>
         callHooks(spec.analysis.webhooks, type, hookPayload(ref, status, obs.world.target?.revision), {
           signal,
@@ -304,10 +337,46 @@ export class Reconciler {
     }
   }
 
+  /** The Prometheus this Canary's built-in checks read: spec.metricsServer, else --metrics-server. */
+  private prometheusFor(spec: EffectiveSpec): PrometheusClient {
+    return spec.source.metricsServer
+      ? this.prometheusClients.get({ address: spec.source.metricsServer })
+      : this.deps.prometheus;
+  }
+
+  private async served(
+    ref: { name: string; namespace: string },
+    spec: EffectiveSpec,
+    signal: AbortSignal,
+    run: RunRecord | undefined,
+    now: Date,
+  ): Promise<ServedCounts | ServedUnavailable> {
+    const window = servedWindow(run, now);
+    if (window === undefined) return { at: now, error: "the run has no traffic yet" };
+    const latency = spec.analysis.metrics.find(
+      (m) => m.source.kind === "builtin" && m.source.builtin === "request-duration",
+    )?.thresholdRange.max;
+    const answer = await readServed(
+      this.prometheusFor(spec),
+      {
+        namespace: ref.namespace,
+        canary: spec.names.canaryWorkload,
+        primary: spec.names.primaryWorkload,
+        window: window.text,
+        ...(latency !== undefined ? { slowerThanMs: latency } : {}),
+      },
+      now,
+      signal,
+    );
+    return answer.ok ? answer.served : { at: now, error: answer.error };
+  }
+
   private async analyse(
     ref: { name: string; namespace: string },
     spec: EffectiveSpec,
     signal: AbortSignal,
+    run: RunRecord | undefined,
+    now: Date,
   ): Promise<MetricResult[]> {
     const { cache, clients } = this.deps;
     const analysis = await runMetricChecks({
@@ -315,9 +384,9 @@ export class Reconciler {
       namespace: ref.namespace,
       spec,
       // spec.metricsServer overrides the controller's --metrics-server for this Canary, as in Flagger.
-      defaultPrometheus: spec.source.metricsServer
-        ? this.prometheusClients.get({ address: spec.source.metricsServer })
-        : this.deps.prometheus,
+      defaultPrometheus: this.prometheusFor(spec),
+      run,
+      now,
       findTemplate: (ns, n) => {
         const parsed = MetricTemplateSchema.safeParse(cache.metricTemplates.get(n, ns));
         return parsed.success ? parsed.data : undefined;
@@ -366,6 +435,18 @@ export class Reconciler {
 
   private recordMetrics(ref: { name: string; namespace: string }, status: CanaryStatus): void {
     const { metrics } = this.deps;
+    const served = status.run?.canary;
+    if (served) {
+      metrics.runServed.set({ ...ref, outcome: "served" }, served.requests);
+      metrics.runServed.set({ ...ref, outcome: "failed" }, served.errors);
+      if (served.slow !== undefined) metrics.runServed.set({ ...ref, outcome: "slow" }, served.slow);
+    }
+    const held = this.evidence.get(keyFor(ref))?.state ?? status.run?.evidence;
+    if (held) {
+      metrics.judgeEvidence.set({ ...ref, test: "errors" }, Math.exp(mixtureLogE(held.errorsLogE)));
+      if (held.slowLogE)
+        metrics.judgeEvidence.set({ ...ref, test: "latency" }, Math.exp(mixtureLogE(held.slowLogE)));
+    }
     metrics.canaryWeight.set(ref, status.canaryWeight ?? 0);
     const phase = status.phase ?? "";
     metrics.canaryStatus.set(

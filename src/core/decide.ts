@@ -2,12 +2,15 @@
 // Pure and synchronous, so every phase transition is unit-tested without a cluster. The shell
 // (src/controller) observes the world, calls decide(), performs the actions, makes routes and
 // scale match the next status, and writes it. Phases and event texts follow Flagger's.
-import type { CanaryPhase, CanaryStatus } from "../api/canary.js";
-import type { EffectiveSpec } from "../api/defaults.js";
-import { judgeAnalysis } from "./checks.js";
+import type { CanaryPhase, CanaryStatus, EvidenceState, RunRecord } from "../api/canary.js";
+import { type EffectiveSpec, sequentialJudge } from "../api/defaults.js";
 import type { CanaryEvent, Decision, EdgeAction } from "./decision.js";
+import { type CheckHistory, type CheckOutcome, judgeCheck } from "./evidence/check.js";
+import { latestState, look } from "./evidence/look.js";
+import { promotionEvidence } from "./evidence/promotion.js";
+import { currentRun, harmSentence, newRun, withCheck, withServed } from "./evidence/run.js";
 import { note, step } from "./status.js";
-import type { GateHook, ObservedWorld } from "./world.js";
+import { type GateHook, type ObservedWorld, type ServedCounts, servedCounts } from "./world.js";
 
 export interface CanaryRef {
   name: string;
@@ -26,6 +29,8 @@ interface Ctx {
   ref: CanaryRef;
   spec: EffectiveSpec;
   status: CanaryStatus;
+  /** the status as stored: decisions that ask for inputs return it unchanged (they are decided again) */
+  stored: CanaryStatus;
   world: ObservedWorld;
   now: Date;
   id: string;
@@ -38,6 +43,7 @@ function decision(partial: Partial<Decision> & { status: CanaryStatus; reason: s
     requeueAfterMs: undefined,
     needsAnalysis: false,
     needsHooks: [],
+    needsServed: false,
     ...partial,
   };
 }
@@ -68,7 +74,7 @@ function postRollout(ctx: Ctx): EdgeAction[] {
 }
 
 function askHooks(ctx: Ctx, types: GateHook[], reason: string): Decision {
-  return decision({ status: ctx.status, reason, needsHooks: types });
+  return decision({ status: ctx.stored, reason, needsHooks: types });
 }
 
 export function decide(
@@ -77,7 +83,15 @@ export function decide(
   status: CanaryStatus,
   world: ObservedWorld,
 ): Decision {
-  const ctx: Ctx = { ref, spec, status, world, now: world.now, id: `${ref.name}.${ref.namespace}` };
+  const ctx: Ctx = {
+    ref,
+    spec,
+    status,
+    stored: status,
+    world,
+    now: world.now,
+    id: `${ref.name}.${ref.namespace}`,
+  };
   const phase = status.phase ?? "";
 
   if (world.target === undefined) return targetMissing(ctx);
@@ -88,7 +102,7 @@ export function decide(
   if (phase === "" || phase === "Initializing") return initialize(ctx);
   if (world.primary === undefined) return primaryMissing(ctx);
   if (IDLE_PHASES.includes(phase)) return idle(ctx);
-  if (ANALYSIS_PHASES.includes(phase)) return analyse(ctx);
+  if (ANALYSIS_PHASES.includes(phase)) return withLooks(ctx, analyse(ctx));
   if (phase === "Promoting") return promoting(ctx);
   if (phase === "Finalising") return finalise(ctx);
   const reason = `phase ${phase}: nothing to do`;
@@ -213,6 +227,7 @@ function startRun(ctx: Ctx, reason: string, restart: boolean): Decision {
         iterations: 0,
         lastAppliedSpec: target.revision,
         trackedConfigs: target.trackedConfigs,
+        run: newRun(target),
       },
       reason,
       now,
@@ -264,7 +279,8 @@ function analysisDueAt(ctx: Ctx): number {
 
 function rollback(ctx: Ctx, why: string, extra: Partial<CanaryStatus> = {}): Decision {
   const { status, now, id } = ctx;
-  const reason = `Rolling back ${id}: ${why}`;
+  const harm = harmSentence(extra.run ?? status.run);
+  const reason = `Rolling back ${id}: ${why}${harm ? `; ${harm} before the rollback` : ""}`;
   return decision({
     status: step(
       status,
@@ -334,16 +350,10 @@ function analyse(ctx: Ctx): Decision {
     const reason = `Halt advancement: ${spec.names.primaryWorkload} not ready: ${primary.readiness.message}`;
     return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
   }
-  // Waiting for promotion approval asks again once per interval, never in a loop on our own writes.
-  if (status.phase === "WaitingPromotion" && now.getTime() < analysisDueAt(ctx)) {
-    const dueAt = analysisDueAt(ctx);
-    return decision({
-      status,
-      reason: `next check of ${id} at ${new Date(dueAt).toISOString()}`,
-      requeueAfterMs: dueAt - now.getTime(),
-    });
+  if (spec.skipAnalysis) {
+    if (status.phase === "WaitingPromotion" && now.getTime() < analysisDueAt(ctx)) return nextCheck(ctx);
+    return promote(ctx, "spec.skipAnalysis is true");
   }
-  if (spec.skipAnalysis) return promote(ctx, "spec.skipAnalysis is true");
 
   const weight = status.canaryWeight ?? 0;
   const iterations = status.iterations ?? 0;
@@ -351,46 +361,235 @@ function analyse(ctx: Ctx): Decision {
   // weight-0 first step of a canary release), so that first step is measured like any other.
   const firstStep =
     !spec.analysis.mirror && (spec.analysis.strategy === "canary" ? weight === 0 : iterations === 0);
+  // Every window of this run starts when the revision first gets traffic, never earlier.
+  const run = currentRun(status, target, now);
+  const rctx: Ctx = run === status.run ? ctx : { ...ctx, status: { ...status, run } };
   const dueAt = analysisDueAt(ctx);
   // The first step sends traffic to a canary that has had none: there is nothing to measure yet, so it
   // goes as soon as the canary is ready (Flagger waits a whole interval here). Later steps wait, and so
   // does a retry of the first one (a failed pre-rollout hook is retried an interval later, not at once).
-  const paced = !firstStep || (status.failedChecks ?? 0) > 0;
-  if (paced && now.getTime() < dueAt) {
-    const reason = `next check of ${id} at ${new Date(dueAt).toISOString()}`;
-    return decision({ status, reason, requeueAfterMs: dueAt - now.getTime() });
-  }
-  let checks = "";
+  // Waiting for promotion approval asks again once per interval, never in a loop on our own writes.
+  const paced = !firstStep || (status.failedChecks ?? 0) > 0 || status.phase === "WaitingPromotion";
+  const due = !paced || now.getTime() >= dueAt;
+
+  // The sequential judge looks between checks too, while the canary has traffic.
+  const seen = firstStep ? ({ kind: "quiet" } as const) : lookAt(rctx, due);
+  // A decision that asks for inputs leaves status alone: it is decided again, from the same status.
+  if (seen.kind === "ask")
+    return decision({ status, reason: "reading the run's evidence", needsServed: true });
+  if (seen.kind === "regression") return rollback(rctx, seen.reason, { run: seen.run });
+  const evidence = seen.kind === "looked" ? seen.state : undefined;
+  if (!due) return nextCheck(rctx, evidence);
+
   if (firstStep) {
-    const pre = gate(ctx, "pre-rollout");
-    if (pre.state === "ask") return askHooks(ctx, ["pre-rollout"], "running pre-rollout webhooks");
-    if (pre.state === "closed") return failedCheck(ctx, `pre-rollout webhook failed: ${pre.message}`);
-  } else {
-    const manual = gate(ctx, "rollback");
-    const rollout = gate(ctx, "rollout");
-    const ask: GateHook[] = [
-      ...(manual.state === "ask" ? ["rollback" as const] : []),
-      ...(rollout.state === "ask" ? ["rollout" as const] : []),
-    ];
-    if (ask.length > 0 || world.analysis === undefined) {
-      return decision({
-        status,
-        reason: "running webhooks and metric checks",
-        needsHooks: ask,
-        needsAnalysis: world.analysis === undefined,
-      });
-    }
-    if (manual.state === "open") return rollback(ctx, "a rollback webhook asked for it");
-    if (rollout.state === "closed") return failedCheck(ctx, `rollout webhook failed: ${rollout.message}`);
-    const verdict = judgeAnalysis(world.analysis);
-    if (!verdict.passed) return failedCheck(ctx, verdict.summary);
-    checks = `: ${verdict.summary}`;
+    const pre = gate(rctx, "pre-rollout");
+    if (pre.state === "ask") return askHooks(rctx, ["pre-rollout"], "running pre-rollout webhooks");
+    if (pre.state === "closed") return failedCheck(rctx, `pre-rollout webhook failed: ${pre.message}`);
+    return advance(rctx, weight, iterations, "");
   }
-  return advance(ctx, weight, iterations, checks);
+  const manual = gate(rctx, "rollback");
+  const rollout = gate(rctx, "rollout");
+  const ask: GateHook[] = [
+    ...(manual.state === "ask" ? ["rollback" as const] : []),
+    ...(rollout.state === "ask" ? ["rollout" as const] : []),
+  ];
+  if (ask.length > 0 || world.analysis === undefined || world.served === undefined) {
+    return decision({
+      status,
+      reason: "running webhooks and metric checks",
+      needsHooks: ask,
+      needsAnalysis: world.analysis === undefined,
+      needsServed: world.served === undefined,
+    });
+  }
+  if (manual.state === "open") return rollback(rctx, "a rollback webhook asked for it");
+  const served = servedCounts(world.served);
+  const outcome: CheckOutcome =
+    rollout.state === "closed"
+      ? { verdict: "failed", summary: `rollout webhook failed: ${rollout.message}`, metrics: [] }
+      : promotionGate(
+          rctx,
+          judgeCheck(spec, world.analysis, checkHistory(rctx, run)),
+          served,
+          weight,
+          iterations,
+        );
+  const checked = withCheck(withServed({ ...run, ...(evidence ? { evidence } : {}) }, served), {
+    time: now.toISOString(),
+    canaryWeight: weight,
+    verdict: outcome.verdict,
+    ...(outcome.hold ? { hold: outcome.hold } : {}),
+    metrics: outcome.metrics,
+  });
+  const cctx: Ctx = { ...rctx, status: { ...rctx.status, run: checked } };
+  if (outcome.verdict === "failed") return failedCheck(cctx, outcome.summary);
+  if (outcome.verdict === "held") return hold(cctx, outcome);
+  return advance(cctx, weight, iterations, `: ${outcome.summary}`);
+}
+
+function nextCheck(ctx: Ctx, evidence?: EvidenceState): Decision {
+  const dueAt = analysisDueAt(ctx);
+  const untilDue = Math.max(0, dueAt - ctx.now.getTime());
+  return decision({
+    status: ctx.status,
+    reason: `next check of ${ctx.id} at ${new Date(dueAt).toISOString()}`,
+    requeueAfterMs: lookingAt(ctx) ? Math.min(untilDue, ctx.spec.analysis.judge.lookIntervalMs) : untilDue,
+    ...(evidence ? { evidence } : {}),
+  });
+}
+
+/** While the sequential judge watches a run, nothing waits longer than its look interval. */
+function withLooks(ctx: Ctx, d: Decision): Decision {
+  if (!ANALYSIS_PHASES.includes(d.status.phase ?? "") || !sequentialJudge(ctx.spec)) return d;
+  if (d.status.run?.trafficSince === undefined || d.requeueAfterMs === undefined) return d;
+  return { ...d, requeueAfterMs: Math.min(d.requeueAfterMs, ctx.spec.analysis.judge.lookIntervalMs) };
+}
+
+/** The sequential judge looks at this run: it is on and the canary has had a step with traffic. */
+function lookingAt(ctx: Ctx): boolean {
+  return sequentialJudge(ctx.spec) && ctx.status.run?.trafficSince !== undefined;
+}
+
+type Seen =
+  | { kind: "quiet" }
+  | { kind: "ask" }
+  | { kind: "looked"; state: EvidenceState }
+  | { kind: "regression"; reason: string; run: RunRecord };
+
+/** One look of the sequential judge, when it is on and a look is due (at every check, and between). */
+function lookAt(ctx: Ctx, checkDue: boolean): Seen {
+  const { spec, status, world, now } = ctx;
+  const run = status.run;
+  if (!lookingAt(ctx) || run?.trafficSince === undefined) return { kind: "quiet" };
+  const state = latestState(run, world.evidence);
+  if (world.served === undefined) {
+    const lookDue =
+      checkDue ||
+      state === undefined ||
+      now.getTime() - Date.parse(state.asOf) >= spec.analysis.judge.lookIntervalMs;
+    return lookDue ? { kind: "ask" } : state ? { kind: "looked", state } : { kind: "quiet" };
+  }
+  const served = servedCounts(world.served);
+  if (served === undefined) return state ? { kind: "looked", state } : { kind: "quiet" };
+  const latencyTest = spec.analysis.metrics.some(
+    (m) =>
+      m.source.kind === "builtin" &&
+      m.source.builtin === "request-duration" &&
+      m.thresholdRange.max !== undefined,
+  );
+  const result = look(
+    state,
+    served,
+    spec.analysis.judge.falseAlarmRate,
+    new Date(run.trafficSince),
+    latencyTest,
+  );
+  if (result.regression === undefined) return { kind: "looked", state: result.state };
+  return {
+    kind: "regression",
+    reason: result.regression,
+    run: withServed({ ...run, evidence: result.state }, served),
+  };
+}
+
+/** What a check needs to know of the run: how long it has waited for evidence, when an incident was. */
+function checkHistory(ctx: Ctx, run: RunRecord): CheckHistory {
+  const since = run.holdingSince ? Date.parse(run.holdingSince) : Number.NaN;
+  const incident = run.lastIncidentAt ? Date.parse(run.lastIncidentAt) : Number.NaN;
+  return {
+    now: ctx.now.getTime(),
+    evidenceDeadlinePassed:
+      !Number.isNaN(since) && ctx.now.getTime() - since > ctx.spec.progressDeadlineSeconds * 1000,
+    ...(Number.isNaN(incident) ? {} : { lastIncidentAt: incident }),
+  };
+}
+
+/** Would advancing from here promote (no further weight, or the last iteration)? */
+function promotesNext(spec: EffectiveSpec, weight: number, iterations: number): boolean {
+  const a = spec.analysis;
+  return a.strategy === "canary"
+    ? a.canaryWeights.find((w) => w > weight) === undefined
+    : iterations + 1 >= a.iterations;
+}
+
+/**
+ * Under the sequential judge a passed check that would promote also needs evidence that the canary is
+ * within the thresholds over its whole run (promotion.ts); until then the run holds at its last step,
+ * for at most progressDeadlineSeconds, after which the thresholds decide alone.
+ */
+function promotionGate(
+  ctx: Ctx,
+  outcome: CheckOutcome,
+  served: ServedCounts | undefined,
+  weight: number,
+  iterations: number,
+): CheckOutcome {
+  const { spec } = ctx;
+  if (outcome.verdict !== "passed" || !sequentialJudge(spec) || !promotesNext(spec, weight, iterations))
+    return outcome;
+  const run = ctx.status.run;
+  const evidence = promotionEvidence(
+    spec,
+    served?.canary,
+    spec.analysis.judge.falsePromotionRate,
+    served?.slowerThanMs,
+  );
+  if (evidence.ok)
+    return evidence.summary ? { ...outcome, summary: `${outcome.summary}; ${evidence.summary}` } : outcome;
+  if (run && checkHistory(ctx, run).evidenceDeadlinePassed)
+    return {
+      ...outcome,
+      summary: `${outcome.summary}; ${evidence.summary}, promoting on the thresholds after progressDeadlineSeconds ${spec.progressDeadlineSeconds}s`,
+    };
+  return { verdict: "held", hold: "evidence", summary: evidence.summary, metrics: outcome.metrics };
+}
+
+/**
+ * A check that is neither passed nor failed: too little evidence, or the primary failing too. The
+ * weight holds and the next check comes an interval later. Waiting for evidence that lasts longer than
+ * progressDeadlineSeconds ends: the checks are then judged on what there is (checkHistory).
+ */
+function hold(ctx: Ctx, outcome: CheckOutcome): Decision {
+  const { spec, status, now, id } = ctx;
+  const run = status.run ?? { revision: status.lastAppliedSpec ?? "" };
+  const previous = run.checks?.[run.checks.length - 2];
+  const { windowFrom: _widened, holdingSince: _since, ...rest } = run;
+  const held: RunRecord =
+    outcome.hold === "incident"
+      ? // An incident's window is the metric's own: widening would keep the incident in every check; and
+        // its time does not count toward the wait for evidence.
+        { ...rest, lastIncidentAt: now.toISOString() }
+      : // Waiting for evidence reads from the traffic start, so the next check sees more requests; the
+        // wait is dated from its first check.
+        {
+          ...run,
+          holdingSince: run.holdingSince ?? now.toISOString(),
+          ...(run.trafficSince ? { windowFrom: run.trafficSince } : {}),
+        };
+  const weight = status.canaryWeight ?? 0;
+  const reason = `Halt ${id} advancement at weight ${weight}: ${outcome.summary}`;
+  const phase = status.phase === "WaitingPromotion" ? "WaitingPromotion" : "Progressing";
+  // Told once per hold, and again when its cause changes (waiting for evidence, then an incident).
+  const first = previous?.verdict !== "held" || previous.hold !== outcome.hold;
+  return decision({
+    status: step(status, { phase, run: held }, reason, now),
+    reason,
+    events: first
+      ? [
+          outcome.hold === "incident"
+            ? warning("SharedIncident", reason)
+            : normal("WaitingForEvidence", reason),
+        ]
+      : [],
+    requeueAfterMs: lookingAt(ctx)
+      ? Math.min(spec.analysis.intervalMs, spec.analysis.judge.lookIntervalMs)
+      : spec.analysis.intervalMs,
+  });
 }
 
 /** One more failed check; at the threshold, the rollback. The phase is kept (WaitingPromotion stays). */
 function failedCheck(ctx: Ctx, summary: string): Decision {
+  // A wait for evidence is not reset by a failed check: past its deadline, checks without evidence fail.
   const { spec, status, now, id } = ctx;
   const failed = (status.failedChecks ?? 0) + 1;
   const why = `${summary} (failed checks ${failed}/${spec.analysis.threshold})`;
@@ -407,7 +606,16 @@ function failedCheck(ctx: Ctx, summary: string): Decision {
   });
 }
 
-function advance(ctx: Ctx, weight: number, iterations: number, checks: string): Decision {
+/** A passed check ends a hold: windows go back to the metric's interval. */
+function endHold(ctx: Ctx): Ctx {
+  const run = ctx.status.run;
+  if (run === undefined || (run.holdingSince === undefined && run.windowFrom === undefined)) return ctx;
+  const { holdingSince: _h, windowFrom: _w, ...rest } = run;
+  return { ...ctx, status: { ...ctx.status, run: rest } };
+}
+
+function advance(ctx_: Ctx, weight: number, iterations: number, checks: string): Decision {
+  const ctx = endHold(ctx_);
   const { spec, status, now, id } = ctx;
   const a = spec.analysis;
   if (a.strategy === "canary") {
@@ -512,7 +720,8 @@ function promoting(ctx: Ctx): Decision {
 
 function finalise(ctx: Ctx): Decision {
   const { spec, status, now, id, ref } = ctx;
-  const reason = `Promotion completed! Scaling down ${spec.targetRef.name}.${ref.namespace}`;
+  const harm = harmSentence(status.run);
+  const reason = `Promotion completed! Scaling down ${spec.targetRef.name}.${ref.namespace}${harm ? `; ${harm}` : ""}`;
   return decision({
     status: step(
       status,

@@ -1,4 +1,4 @@
-import type { CanaryStatus } from "../api/canary.js";
+import type { CanaryStatus, EvidenceState } from "../api/canary.js";
 import type { GateHook } from "./world.js";
 
 /**
@@ -29,4 +29,8 @@ export interface Decision {
   needsAnalysis: boolean;
   /** webhook types to call before deciding again (gates: approvals, load tests, manual rollback) */
   needsHooks: GateHook[];
+  /** the run's served counts are needed (harm, the sequential judge): read them and decide again */
+  needsServed: boolean;
+  /** the judge's state after this look, for the shell to keep until the next status write carries it */
+  evidence?: EvidenceState;
 }

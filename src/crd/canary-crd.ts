@@ -15,6 +15,9 @@ export const CANARY_PRINTER_COLUMNS: PrinterColumn[] = [
   { name: "StepWeights", type: "string", jsonPath: ".spec.analysis.stepWeights", priority: 1 },
   { name: "MaxWeight", type: "string", jsonPath: ".spec.analysis.maxWeight", priority: 1 },
   { name: "LastTransitionTime", type: "string", jsonPath: ".status.lastTransitionTime" },
+  // Serin: what the revision under test served and how much of it failed (the harm count).
+  { name: "Served", type: "integer", jsonPath: ".status.run.canary.requests", priority: 1 },
+  { name: "Failed", type: "integer", jsonPath: ".status.run.canary.errors", priority: 1 },
 ];
 
 export function canaryCrd(): CustomResourceDefinition {

@@ -1,5 +1,6 @@
 // Flagger's built-in Istio checks, same PromQL: read by the destination sidecar (the canary's own pods)
-// so client-side faults and retries elsewhere do not blur the canary's numbers.
+// so client-side faults and retries elsewhere do not blur the canary's numbers. The per-workload forms
+// answer for the canary and the primary at once (one series each), over the same window.
 
 export interface QueryScope {
   namespace: string;
@@ -9,20 +10,52 @@ export interface QueryScope {
   interval: string;
 }
 
+export interface PairScope {
+  namespace: string;
+  /** the canary workload (targetRef.name) and the primary (`<target>-primary`) */
+  workloads: readonly string[];
+  /** Prometheus range, e.g. "37s" */
+  window: string;
+}
+
 /** Regex metacharacters in a name would change what the anchored =~ matcher selects. */
 function anchoredName(name: string): string {
   return name.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&");
 }
 
-function selector(scope: QueryScope): string {
-  return `reporter="destination",destination_workload_namespace="${scope.namespace}",destination_workload=~"${anchoredName(scope.target)}"`;
+function selector(namespace: string, workloads: readonly string[]): string {
+  const names = workloads.map(anchoredName).join("|");
+  return `reporter="destination",destination_workload_namespace="${namespace}",destination_workload=~"${names}"`;
 }
 
 export function requestSuccessRateQuery(scope: QueryScope): string {
-  const sel = selector(scope);
+  const sel = selector(scope.namespace, [scope.target]);
   return `sum(rate(istio_requests_total{${sel},response_code!~"5.*"}[${scope.interval}])) / sum(rate(istio_requests_total{${sel}}[${scope.interval}])) * 100`;
 }
 
 export function requestDurationQuery(scope: QueryScope): string {
-  return `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{${selector(scope)}}[${scope.interval}])) by (le))`;
+  return `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{${selector(scope.namespace, [scope.target])}}[${scope.interval}])) by (le))`;
+}
+
+const BY = "destination_workload";
+
+/** Success rate per workload; a workload without requests has no series. */
+export function successRateByWorkload(scope: PairScope): string {
+  const sel = selector(scope.namespace, scope.workloads);
+  return `sum by (${BY}) (rate(istio_requests_total{${sel},response_code!~"5.*"}[${scope.window}])) / sum by (${BY}) (rate(istio_requests_total{${sel}}[${scope.window}])) * 100`;
+}
+
+/** p99 latency per workload. */
+export function durationByWorkload(scope: PairScope): string {
+  return `histogram_quantile(0.99, sum by (${BY}, le) (rate(istio_request_duration_milliseconds_bucket{${selector(scope.namespace, scope.workloads)}}[${scope.window}])))`;
+}
+
+/** Requests per workload and response code over the window (increase: counter resets handled). */
+export function requestsByWorkloadAndCode(scope: PairScope): string {
+  return `sum by (${BY}, response_code) (increase(istio_requests_total{${selector(scope.namespace, scope.workloads)}}[${scope.window}]))`;
+}
+
+/** Latency histogram buckets per workload over the window. */
+export function bucketsByWorkload(scope: PairScope): string {
+  return `sum by (${BY}, le) (increase(istio_request_duration_milliseconds_bucket{${selector(scope.namespace, scope.workloads)}}[${scope.window}]))`;
 }

@@ -59,6 +59,29 @@ export function readAnswer(body: PrometheusResponse): QueryAnswer {
   return { ok: true, value };
 }
 
+/** One series of an instant vector: its labels and value. */
+export interface VectorSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A query answer kept as a vector, for queries that return one series per workload or bucket. */
+export type VectorAnswer = { ok: true; samples: VectorSample[] } | { ok: false; error: string };
+
+/** Reads an instant-vector answer; an empty vector is an empty list (the caller decides what that means). */
+export function readVector(body: PrometheusResponse): VectorAnswer {
+  if (body.status !== "success")
+    return { ok: false, error: `query failed: ${body.errorType ?? "error"}: ${body.error ?? ""}`.trim() };
+  const data = body.data;
+  if (data === undefined || data.resultType !== "vector")
+    return { ok: false, error: `query failed: expected a vector, got ${data?.resultType ?? "no data"}` };
+  const samples = (data.result as PrometheusVectorSample[]).map((s) => ({
+    labels: s.metric,
+    value: parseSampleValue(s.value[1]),
+  }));
+  return { ok: true, samples };
+}
+
 export interface PrometheusClientOptions {
   /** http(s) URL; userinfo (http://user:pass@host) is used as basic auth and never printed */
   address: string;
@@ -107,7 +130,26 @@ export class PrometheusClient {
     });
   }
 
+  /** One number: an instant vector of one series, or a scalar. */
   async query(promql: string, options: QueryOptions = {}): Promise<QueryAnswer> {
+    const body = await this.fetch(promql, options);
+    if (!body.ok) return body;
+    const answer = readAnswer(body.body);
+    return answer.ok ? answer : { ok: false, error: redact(answer.error) };
+  }
+
+  /** Every series of an instant vector, with its labels. */
+  async queryVector(promql: string, options: QueryOptions = {}): Promise<VectorAnswer> {
+    const body = await this.fetch(promql, options);
+    if (!body.ok) return body;
+    const answer = readVector(body.body);
+    return answer.ok ? answer : { ok: false, error: redact(answer.error) };
+  }
+
+  private async fetch(
+    promql: string,
+    options: QueryOptions,
+  ): Promise<{ ok: true; body: PrometheusResponse } | { ok: false; error: string }> {
     if (this.invalid) return { ok: false, error: `Prometheus address ${this.address} ${this.invalid}` };
     const deadline = startDeadline(this.timeoutMs, options.signal);
     try {
@@ -118,8 +160,7 @@ export class PrometheusClient {
       if (typeof res.data !== "object" || res.data === null) {
         return { ok: false, error: `query failed: HTTP ${res.status} from ${this.address}` };
       }
-      const answer = readAnswer(res.data);
-      return answer.ok ? answer : { ok: false, error: redact(answer.error) };
+      return { ok: true, body: res.data };
     } catch (err) {
       if (deadline.parentAborted()) return { ok: false, error: `Prometheus ${this.address}: ${ABORTED}` };
       const why = deadline.expired()

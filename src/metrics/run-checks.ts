@@ -1,14 +1,21 @@
+import type { RunRecord } from "../api/canary.js";
 import type { EffectiveMetric, EffectiveSpec } from "../api/defaults.js";
 import type { MetricTemplate } from "../api/metric-template.js";
 import type { MetricResult } from "../core/world.js";
 import { ABORTED } from "../net/error-detail.js";
 import { redact } from "../net/redact.js";
 import { type PrometheusClientCache, sharedPrometheusClients } from "./client-cache.js";
-import { requestDurationQuery, requestSuccessRateQuery } from "./istio-queries.js";
-import type { PrometheusClient, QueryAnswer } from "./prometheus-client.js";
+import {
+  durationByWorkload,
+  type PairScope,
+  requestsByWorkloadAndCode,
+  successRateByWorkload,
+} from "./istio-queries.js";
+import type { PrometheusClient, QueryAnswer, VectorAnswer } from "./prometheus-client.js";
 import { templateConnection } from "./provider-auth.js";
 import type { SecretReader } from "./secret-data.js";
 import { renderQuery } from "./template.js";
+import { checkWindow } from "./windows.js";
 
 export interface CheckContext {
   name: string;
@@ -24,6 +31,9 @@ export interface CheckContext {
   signal?: AbortSignal;
   /** clients for templates with their own address; defaults to one cache shared by the process */
   clients?: PrometheusClientCache;
+  /** the run under test: windows start no earlier than its traffic start */
+  run?: RunRecord;
+  now?: Date;
 }
 
 function unitOf(metric: EffectiveMetric): MetricResult["unit"] {
@@ -56,17 +66,22 @@ async function templateClient(
   return { ok: true, client: cache.get({ address, ...connection.connection }) };
 }
 
+/** The window of a metric in this run: its interval, cut at the run's traffic start. */
+function windowFor(metric: EffectiveMetric, ctx: CheckContext): string {
+  return checkWindow(metric.intervalMs, ctx.run, ctx.now ?? new Date()).text;
+}
+
 async function answerFor(metric: EffectiveMetric, ctx: CheckContext): Promise<QueryAnswer> {
-  const scope = { namespace: ctx.namespace, target: ctx.spec.targetRef.name, interval: metric.interval };
+  // Templates get the cut window as {{ interval }}, so their checks see only this revision too.
+  const scope = {
+    namespace: ctx.namespace,
+    target: ctx.spec.targetRef.name,
+    interval: windowFor(metric, ctx),
+  };
   const query = { signal: ctx.signal };
   switch (metric.source.kind) {
     case "builtin":
-      return ctx.defaultPrometheus.query(
-        metric.source.builtin === "request-success-rate"
-          ? requestSuccessRateQuery(scope)
-          : requestDurationQuery(scope),
-        query,
-      );
+      throw new Error("built-in metrics are answered by builtinResult");
     case "query":
       return ctx.defaultPrometheus.query(metric.source.query, query);
     case "template": {
@@ -112,13 +127,109 @@ async function safeAnswer(metric: EffectiveMetric, ctx: CheckContext): Promise<Q
   }
 }
 
+const NO_VALUES = "no values found";
+
+/** The query found nothing to measure (as opposed to failing): the metric's no-data policy applies. */
+const isNoData = (error: string): boolean => error.startsWith(NO_VALUES);
+
+/** Requests per workload over a window, asked once per window and shared by the built-in metrics. */
+type RequestCounts = (scope: PairScope) => Promise<VectorAnswer>;
+
+function sumFor(answer: VectorAnswer, workload: string): number {
+  if (!answer.ok) return 0;
+  return answer.samples
+    .filter((s) => s.labels.destination_workload === workload && Number.isFinite(s.value))
+    .reduce((acc, s) => acc + s.value, 0);
+}
+
+/**
+ * A built-in check: the canary's and the primary's values over the same window (one series each), and
+ * the requests behind them. The canary's value is what Flagger's query for the target returns.
+ */
+async function builtinResult(
+  metric: EffectiveMetric & { source: { kind: "builtin" } },
+  ctx: CheckContext,
+  counts: RequestCounts,
+): Promise<MetricResult> {
+  const base = { name: metric.name, thresholdRange: metric.thresholdRange, unit: unitOf(metric) };
+  const canary = ctx.spec.names.canaryWorkload;
+  const primary = ctx.spec.names.primaryWorkload;
+  const scope: PairScope = {
+    namespace: ctx.namespace,
+    workloads: [canary, primary],
+    window: windowFor(metric, ctx),
+  };
+  const promql =
+    metric.source.builtin === "request-success-rate"
+      ? successRateByWorkload(scope)
+      : durationByWorkload(scope);
+  const [values, requests] = await Promise.all([
+    ctx.defaultPrometheus.queryVector(promql, { signal: ctx.signal }),
+    counts(scope),
+  ]);
+  if (!values.ok) return { ...base, error: values.error };
+  const workloadValue = (workload: string) => {
+    const v = values.samples.find((s) => s.labels.destination_workload === workload)?.value;
+    return v === undefined || Number.isNaN(v) ? undefined : v;
+  };
+  const value = workloadValue(canary);
+  const primaryValue = workloadValue(primary);
+  // A failed count query leaves the counts out (never "0 requests"): the check is then judged on its value.
+  const sizes = {
+    ...(requests.ok
+      ? { canaryRequests: sumFor(requests, canary), primaryRequests: sumFor(requests, primary) }
+      : {}),
+    window: scope.window,
+    ...(primaryValue !== undefined ? { primaryValue } : {}),
+  };
+  if (value === undefined)
+    return {
+      ...base,
+      ...sizes,
+      error: `${NO_VALUES} (no canary requests in ${scope.window}?)`,
+      noData: true,
+    };
+  return { ...base, ...sizes, value };
+}
+
+function requestCounter(ctx: CheckContext): RequestCounts {
+  const asked = new Map<string, Promise<VectorAnswer>>();
+  return (scope) => {
+    let answer = asked.get(scope.window);
+    if (answer === undefined) {
+      answer = ctx.defaultPrometheus.queryVector(requestsByWorkloadAndCode(scope), { signal: ctx.signal });
+      asked.set(scope.window, answer);
+    }
+    return answer;
+  };
+}
+
+/** Never throws: a bug or an unexpected error in one metric is that metric's failed check. */
+async function safeResult(
+  metric: EffectiveMetric,
+  ctx: CheckContext,
+  counts: RequestCounts,
+): Promise<MetricResult> {
+  const base = { name: metric.name, thresholdRange: metric.thresholdRange, unit: unitOf(metric) };
+  if (metric.source.kind === "builtin") {
+    if (ctx.signal?.aborted) return { ...base, error: `metric check ${ABORTED}` };
+    try {
+      const result = await builtinResult({ ...metric, source: metric.source }, ctx, counts);
+      return result.error ? { ...result, error: redact(result.error) } : result;
+    } catch (err) {
+      return {
+        ...base,
+        error: redact(`metric check failed: ${err instanceof Error ? err.message : String(err)}`),
+      };
+    }
+  }
+  const answer = await safeAnswer(metric, ctx);
+  if (answer.ok) return { ...base, value: answer.value };
+  return { ...base, error: answer.error, ...(isNoData(answer.error) ? { noData: true } : {}) };
+}
+
 /** Runs every metric of the analysis concurrently; each failure becomes a result with its reason. */
 export async function runMetricChecks(ctx: CheckContext): Promise<MetricResult[]> {
-  return Promise.all(
-    ctx.spec.analysis.metrics.map(async (metric) => {
-      const answer = await safeAnswer(metric, ctx);
-      const base = { name: metric.name, thresholdRange: metric.thresholdRange, unit: unitOf(metric) };
-      return answer.ok ? { ...base, value: answer.value } : { ...base, error: answer.error };
-    }),
-  );
+  const counts = requestCounter(ctx);
+  return Promise.all(ctx.spec.analysis.metrics.map((metric) => safeResult(metric, ctx, counts)));
 }

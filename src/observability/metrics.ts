@@ -59,6 +59,19 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  readonly runServed = new Gauge({
+    name: "serin_canary_run_requests",
+    help: "Requests the canary served in its current or last run, by outcome: served (all), failed (5xx), slow (over the latency threshold)",
+    labelNames: ["name", "namespace", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly judgeEvidence = new Gauge({
+    name: "serin_canary_judge_evidence",
+    help: "The sequential judge's e-value against 'the canary is no worse than the primary', by test (errors, latency); the run rolls back when it reaches 1/falseAlarmRate",
+    labelNames: ["name", "namespace", "test"] as const,
+    registers: [this.registry],
+  });
+
   constructor(withProcessMetrics = true) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -66,7 +66,15 @@ describe("catalog canary (Istio in Action, ch. 5)", () => {
     expect(failedStatus?.failedChecks).toBe(5);
     const promoted = failedStatus?.conditions?.find((c) => c.type === "Promoted");
     expect(promoted?.status).toBe("False");
-    expect(promoted?.message).toMatch(/request-success-rate \d+\.\d\d% < 99% \(failed checks 5\/5\)/);
+    // The check names the primary's value over the same window and the requests behind both.
+    expect(promoted?.message).toMatch(
+      /request-success-rate \d+\.\d\d% < 99% \(primary \d+\.\d\d%; [\d,]+ vs [\d,]+ requests over \d+s\) \(failed checks 5\/5\)/,
+    );
+    // The harm: what v3-bad served before the rollback, in status and in the RolledBack Event.
+    const harm = failedStatus?.run?.canary;
+    expect(harm?.requests).toBeGreaterThan(0);
+    expect(harm?.errors).toBeGreaterThan(0);
+    expect(harm?.errors).toBeLessThan(harm?.requests ?? 0);
     expect(image(k, failing.ns, "catalog-primary")).toBe("istioinaction/catalog:v1");
     expect(replicas(k, failing.ns, "catalog")).toBe(0);
     for (const [primary, canary] of routeWeights(k, failing.ns, "catalog"))
@@ -92,6 +100,9 @@ describe("catalog canary (Istio in Action, ch. 5)", () => {
       "jsonpath={.items[*].message}",
     ]);
     expect(events).toContain("Rolling back catalog-release");
+    expect(events).toMatch(
+      /catalog:v3-bad served [\d,]+ requests, [\d,]+ failed, [\d,]+ slower than 500ms before the rollback/,
+    );
     process.stdout.write(
       `rollout figures: healthy promoted in ${healthy.seconds.toFixed(0)}s, 5xx rolled back in ${failing.seconds.toFixed(0)}s, slow rolled back in ${slow.seconds.toFixed(0)}s\n`,
     );

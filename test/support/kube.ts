@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import type { CanaryStatus } from "../../src/api/canary.js";
 import { kubectlPath } from "../env/cluster.js";
 import { sleep } from "../env/processes.js";
 
@@ -53,19 +54,7 @@ export class Kubectl {
     );
   }
 
-  canary(
-    namespace: string,
-    name: string,
-  ): {
-    status?: Record<string, unknown> & {
-      phase?: string;
-      canaryWeight?: number;
-      failedChecks?: number;
-      iterations?: number;
-      lastAppliedSpec?: string;
-      conditions?: Array<{ type: string; status: string; reason: string; message?: string }>;
-    };
-  } {
+  canary(namespace: string, name: string): { status?: CanaryStatus } {
     return this.json(["get", "canary", name, "-n", namespace]);
   }
 

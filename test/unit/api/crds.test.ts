@@ -136,7 +136,7 @@ describe("Canary CRD", () => {
     expect(version?.subresources).toStrictEqual({ status: {} });
   });
 
-  it("has Flagger's printer columns", () => {
+  it("has Flagger's printer columns, then Serin's harm count in -o wide", () => {
     expect(
       version?.additionalPrinterColumns?.map((c) => [c.name, c.jsonPath, c.priority ?? 0]),
     ).toStrictEqual([
@@ -150,6 +150,8 @@ describe("Canary CRD", () => {
       ["StepWeights", ".spec.analysis.stepWeights", 1],
       ["MaxWeight", ".spec.analysis.maxWeight", 1],
       ["LastTransitionTime", ".status.lastTransitionTime", 0],
+      ["Served", ".status.run.canary.requests", 1],
+      ["Failed", ".status.run.canary.errors", 1],
     ]);
   });
 

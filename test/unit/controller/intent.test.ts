@@ -16,6 +16,7 @@ function decision(status: CanaryStatus, over: Partial<Decision> = {}): Decision 
     requeueAfterMs: undefined,
     needsAnalysis: false,
     needsHooks: [],
+    needsServed: false,
     ...over,
   };
 }

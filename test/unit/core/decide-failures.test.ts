@@ -56,7 +56,9 @@ describe("decide: failed checks and the threshold", () => {
     }
     const d = sim.advance(INTERVAL).tick();
     expect(d.status).toMatchObject({ phase: "Failed", canaryWeight: 0, failedChecks: 5 });
-    expect(d.reason).toBe(`Rolling back ${ID}: request-success-rate 97.10% < 99% (failed checks 5/5)`);
+    expect(d.reason).toBe(
+      `Rolling back ${ID}: request-success-rate 97.10% < 99% (failed checks 5/5); revision rev-2 served 100 requests, 0 failed before the rollback`,
+    );
     expect(d.events).toEqual([{ type: "Warning", reason: "RolledBack", message: d.reason }]);
     expect(d.actions).toEqual([]); // the primary is not touched: it still runs the last promoted revision
     expect(d.status.lastPromotedSpec).toBe("rev-1");
@@ -99,7 +101,9 @@ describe("decide: failed checks and the threshold", () => {
     sim.metrics = { "request-success-rate": 99.5, "request-duration": 612 };
     const d = sim.advance(INTERVAL).tick();
     expect(d.status.phase).toBe("Failed");
-    expect(d.reason).toBe(`Rolling back ${ID}: request-duration 612ms > 500ms (failed checks 1/1)`);
+    expect(d.reason).toBe(
+      `Rolling back ${ID}: request-duration 612ms > 500ms (failed checks 1/1); revision rev-2 served 100 requests, 0 failed before the rollback`,
+    );
   });
 
   it("stays Failed (no new run, no events) while the revision does not change", () => {
@@ -171,7 +175,7 @@ describe("decide: progress deadline", () => {
     const d = sim.advance(5 * SEC).tick();
     expect(d.status).toMatchObject({ phase: "Failed", canaryWeight: 0 });
     expect(d.reason).toBe(
-      `Rolling back ${ID}: canary deployment catalog not ready within progressDeadlineSeconds 60s: 0 of 1 updated replicas are available`,
+      `Rolling back ${ID}: canary deployment catalog not ready within progressDeadlineSeconds 60s: 0 of 1 updated replicas are available; revision rev-2 served 100 requests, 0 failed before the rollback`,
     );
     expect(d.events).toEqual([{ type: "Warning", reason: "RolledBack", message: d.reason }]);
     expect(sim.analyses).toBe(1);

@@ -255,7 +255,9 @@ describe("decide: a release of the catalog scenario", () => {
       lastAppliedSpec: "rev-2",
       lastPromotedSpec: "rev-2",
     });
-    expect(done.reason).toBe("Promotion completed! Scaling down catalog.test");
+    expect(done.reason).toBe(
+      "Promotion completed! Scaling down catalog.test; revision rev-2 served 100 requests, 0 failed",
+    );
     expect(done.events).toEqual([{ type: "Normal", reason: "Succeeded", message: done.reason }]);
     expect(desiredCanaryScale(done.status)).toBe("zero");
 

@@ -6,6 +6,7 @@ import {
   type CanarySpec,
   CanarySpecSchema,
   type CanaryStatus,
+  type EvidenceState,
 } from "../../../src/api/canary.js";
 import { type EffectiveSpec, withDefaults } from "../../../src/api/defaults.js";
 import { canarySpecProblems } from "../../../src/api/validate.js";
@@ -18,6 +19,7 @@ import type {
   ObservedWorld,
   PrimaryView,
   Readiness,
+  ServedCounts,
   TargetView,
 } from "../../../src/core/world.js";
 import { catalogExample } from "../../fixtures/catalog-example.js";
@@ -122,6 +124,10 @@ export interface TickRecord {
   analysed: MetricResult[] | undefined;
 }
 
+/** The run a held evidence state belongs to (as the reconciler keys it). */
+const runKey = (status: CanaryStatus): string =>
+  `${status.lastAppliedSpec ?? ""}|${status.run?.trafficSince ?? ""}`;
+
 /**
  * A minimal shell around decide(): holds the status, the clock and the observed world; a tick decides,
  * runs the checks when asked (results from `metrics`), creates the primary while Initializing (it appears ready)
@@ -141,6 +147,19 @@ export class Sim {
   /** webhook answers by type (unset types answer 200) and the types the core asked for, in order */
   hooks: Partial<Record<GateHook, HookResult>> = {};
   readonly hookCalls: GateHook[] = [];
+  /** what the shell reads when the core asks for the run's served counts */
+  served: (now: Date) => ServedCounts = (at) => ({
+    at,
+    canary: { requests: 100, errors: 0 },
+    primary: { requests: 900, errors: 0 },
+  });
+  servedReads = 0;
+  /**
+   * Act like the shell with the judge's state: keep a decision's `evidence` in memory and hand it back
+   * as `world.evidence` while the run (applied revision and traffic start) is the same. Off by default.
+   */
+  holdEvidence = false;
+  private heldEvidence: { run: string; state: EvidenceState } | undefined;
 
   constructor(
     readonly spec: EffectiveSpec,
@@ -168,16 +187,20 @@ export class Sim {
 
   /** One reconcile: decide, run checks if asked, decide again, apply actions, keep the new status. */
   tick(): Decision {
+    const held =
+      this.holdEvidence && this.heldEvidence?.run === runKey(this.status) ? this.heldEvidence : undefined;
     const observed: ObservedWorld = deepFreeze({
       now: new Date(this.clock),
       target: structuredClone(this.target),
       primary: structuredClone(this.primary),
+      ...(held ? { evidence: structuredClone(held.state) } : {}),
     });
     const status = deepFreeze(structuredClone(this.status));
     let d = decide(REF, this.spec, status, observed);
     let analysed: MetricResult[] | undefined;
     let world: ObservedWorld = observed;
-    for (let pass = 0; d.needsAnalysis || d.needsHooks.length > 0; pass++) {
+    let served: ServedCounts | undefined;
+    for (let pass = 0; d.needsAnalysis || d.needsHooks.length > 0 || d.needsServed; pass++) {
       if (pass > 3) throw new Error("the core keeps asking");
       if (d.status !== status) throw new Error("a decision that asks for inputs must not change the status");
       if (d.needsAnalysis) {
@@ -186,19 +209,25 @@ export class Sim {
         const m = this.metrics;
         analysed = typeof m === "function" ? m(this.analyses) : results(this.spec, m);
       }
+      if (d.needsServed) {
+        if (world.served !== undefined) throw new Error("asked for served counts again after getting them");
+        this.servedReads += 1;
+        served = this.served(new Date(this.clock));
+      }
       const hooks = { ...world.hooks };
       for (const type of d.needsHooks) {
         if (world.hooks?.[type] !== undefined) throw new Error(`asked for ${type} again after getting it`);
         this.hookCalls.push(type);
         hooks[type] = this.hooks[type] ?? { ok: true, message: `${type}: HTTP 200` };
       }
-      world = deepFreeze({ ...observed, analysis: analysed, hooks });
+      world = deepFreeze({ ...observed, analysis: analysed, hooks, ...(served ? { served } : {}) });
       d = decide(REF, this.spec, status, world);
     }
     // The shell creates the primary while the recorded phase is Initializing, and restores a deleted one
     // on the last promoted revision otherwise (converge.ts).
     if (d.status.phase && this.primary === undefined) this.primary = structuredClone(this.createdPrimary);
     this.status = structuredClone(d.status);
+    if (d.evidence) this.heldEvidence = { run: runKey(d.status), state: structuredClone(d.evidence) };
     this.log.push({ at: this.clock, decision: d, analysed });
     return d;
   }

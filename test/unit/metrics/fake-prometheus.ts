@@ -102,3 +102,12 @@ export const scalar = (value: string) => ({
 
 /** Prometheus' answer to an unparsable query (HTTP 400). */
 export const badData = (error: string) => ({ status: "error" as const, errorType: "bad_data", error });
+
+/** An instant vector with labelled series: `series([{ destination_workload: "catalog" }, "99.5"], ...)`. */
+export const series = (...samples: Array<[Record<string, string>, string]>) => ({
+  status: "success" as const,
+  data: {
+    resultType: "vector",
+    result: samples.map(([metric, v]) => ({ metric, value: [1_735_725_600.123, v] as [number, string] })),
+  },
+});
