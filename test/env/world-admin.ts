@@ -3,6 +3,7 @@
 // kube-apiserver and Prometheus. Every stop carries a deadline after which the world restores itself, so
 // a test that dies mid-fault cannot leave the next test files without an API server.
 import http from "node:http";
+import { listenLoopback } from "../mesh/listen.js";
 import type { Environment } from "./environment.js";
 
 export interface WorldAdmin {
@@ -92,15 +93,7 @@ export async function startWorldAdmin(env: Environment, log = (_: string) => {})
       .catch((err: unknown) => reply(500, { error: String(err) }));
   });
   server.on("clientError", (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = address && typeof address === "object" ? address.port : 0;
+  const port = await listenLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     async restoreAll() {

@@ -27,6 +27,7 @@ import {
 import type { XdsSnapshot } from "./envoy/xds-json.js";
 import { shadowAuthority, splitServiceFqdn } from "./hosts.js";
 import { flattenHeaders, readBody, responseHeaders } from "./http-util.js";
+import { listenLoopback } from "./listen.js";
 import type { MeshIndex } from "./mesh-index.js";
 import type { PodInfo } from "./model.js";
 import {
@@ -159,14 +160,7 @@ export class MeshProxy {
   }
 
   listen(port: number, host = "127.0.0.1"): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        const a = this.server.address();
-        resolve(a && typeof a === "object" ? a.port : port);
-      });
-    });
+    return listenLoopback(this.server, port, host);
   }
 
   async close(): Promise<void> {

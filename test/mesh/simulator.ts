@@ -1,7 +1,6 @@
 // Library entry points: the mesh simulator fed by a real cluster and istiod (each caller's sidecar gets
 // its xDS configuration from istiod through the xDS bridge), or, for unit tests, by static xDS
 // configuration and a fixed MeshState.
-import type http from "node:http";
 import { KubeConfig } from "@kubernetes/client-node";
 import {
   createAdminServer,
@@ -15,6 +14,7 @@ import { BackendManager } from "./backends.js";
 import { type ImageCatalogue, loadImageCatalogue } from "./behaviour.js";
 import { ClusterView } from "./cluster-view.js";
 import type { XdsSnapshot } from "./envoy/xds-json.js";
+import { listenLoopback } from "./listen.js";
 import { MeshIndex } from "./mesh-index.js";
 import type { MeshState } from "./model.js";
 import { MeshProxy, type SidecarIdentity, type SidecarSource, sidecarKey } from "./proxy.js";
@@ -101,17 +101,6 @@ function defaultLog(msg: string): void {
   }
 }
 
-function listen(server: http.Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", reject);
-      const a = server.address();
-      resolve(a && typeof a === "object" ? a.port : port);
-    });
-  });
-}
-
 interface CoreOptions extends MeshCommonOptions {
   index: () => MeshIndex;
   sidecarFor: (identity: SidecarIdentity) => Promise<SidecarSource>;
@@ -165,7 +154,7 @@ async function startCore(o: CoreOptions): Promise<MeshSimulator> {
   let adminPort: number;
   try {
     proxyPort = await proxy.listen(o.proxyPort ?? 0);
-    adminPort = await listen(admin, o.metricsPort ?? 0);
+    adminPort = await listenLoopback(admin, o.metricsPort ?? 0);
   } catch (err) {
     await proxy.close().catch(() => {});
     admin.close();

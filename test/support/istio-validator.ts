@@ -14,6 +14,7 @@
 import http from "node:http";
 import { KubeConfig, type KubernetesObject, Watch } from "@kubernetes/client-node";
 import { sleep } from "../env/processes.js";
+import { listenLoopback } from "../mesh/listen.js";
 import {
   type AnalyzeMessage,
   analyzeNamespace,
@@ -656,15 +657,7 @@ export async function startIstioCheck(
     });
   });
   server.on("clientError", (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = address && typeof address === "object" ? address.port : 0;
+  const port = await listenLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     validator,
