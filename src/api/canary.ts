@@ -357,7 +357,7 @@ export const CheckRecordSchema = z.strictObject({
   time: Timestamp,
   canaryWeight: z.int(),
   verdict: z.enum(["passed", "failed", "held"]),
-  hold: z.enum(["evidence", "incident"]).optional().describe("why a held check held"),
+  hold: z.enum(["evidence", "incident", "promotion"]).optional().describe("why a held check held"),
   metrics: z.array(MetricCheckSchema),
 });
 export type CheckRecord = z.infer<typeof CheckRecordSchema>;
@@ -382,6 +382,7 @@ export const RunRecordSchema = z.strictObject({
   windowFrom: Timestamp.optional().describe("checks waiting for evidence read from here"),
   holdingSince: Timestamp.optional().describe("first check of the current hold"),
   lastIncidentAt: Timestamp.optional().describe("the latest check held for a shared incident"),
+  incidentSince: Timestamp.optional().describe("first check of the current shared-incident hold"),
   slowerThanMs: z.number().optional().describe("the latency threshold that makes a request slow"),
   canary: ServedSchema.optional().describe("what the canary served since trafficSince (the harm count)"),
   primary: ServedSchema.optional().describe("what the primary served over the same time"),

@@ -210,6 +210,20 @@ export function withJudgeDefault(spec: EffectiveSpec, mode: JudgeMode): Effectiv
   return { ...spec, analysis: { ...spec.analysis, judge: { ...spec.analysis.judge, mode } } };
 }
 
+/**
+ * Settings of the sequential judge on a Canary that leaves the mode to the controller, when the
+ * controller's --judge is threshold: said in Ready's message, so nothing is silently ignored.
+ */
+export function ignoredJudgeSettings(spec: EffectiveSpec): string | undefined {
+  const judge = (spec.source.analysis ?? spec.source.canaryAnalysis)?.judge;
+  if (judge === undefined || judge.mode !== undefined || sequentialJudge(spec)) return undefined;
+  const set = (["falseAlarmRate", "falsePromotionRate", "lookInterval", "minRequests"] as const).filter(
+    (k) => judge[k] !== undefined,
+  );
+  if (set.length === 0) return undefined;
+  return `analysis.judge.${set.join(", ")} ${set.length > 1 ? "have" : "has"} no effect: this controller's --judge is threshold and analysis.judge.mode is unset; set mode: sequential to use them`;
+}
+
 /** True when the sequential judge decides this Canary's runs. */
 export const sequentialJudge = (spec: EffectiveSpec): boolean => spec.analysis.judge.mode === "sequential";
 

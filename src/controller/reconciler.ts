@@ -8,7 +8,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary, CanaryStatus, EvidenceState, JudgeMode, RunRecord } from "../api/canary.js";
 import { API_VERSION, CANARY_KIND, FINALIZER } from "../api/constants.js";
-import { type EffectiveSpec, withJudgeDefault } from "../api/defaults.js";
+import { type EffectiveSpec, ignoredJudgeSettings, withJudgeDefault } from "../api/defaults.js";
 import { MetricTemplateSchema } from "../api/metric-template.js";
 import { formatProblems, validateCanary } from "../api/validate.js";
 import type { Decision } from "../core/decision.js";
@@ -23,7 +23,6 @@ import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
 import { decodeSecretData } from "../metrics/secret-data.js";
 import { readServed } from "../metrics/served.js";
-import { servedWindow } from "../metrics/windows.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { callHooks, hookPayload } from "../webhooks/client.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
@@ -224,7 +223,8 @@ export class Reconciler {
     //    short right after recording it). If the world cannot follow, nothing new is decided.
     const secretNames = targetSecretNames(cache, canary, spec);
     const obs = observe(cache, await readSecrets(clients, ref.namespace, secretNames), canary, spec, now);
-    const notes: string[] = [...obs.warnings];
+    const ignored = ignoredJudgeSettings(spec);
+    const notes: string[] = [...obs.warnings, ...(ignored ? [ignored] : [])];
     let obstacle = this.targetClash(canary, spec);
     obstacle ??= await this.attempt(async () => {
       notes.push(...(await this.converger.converge(canary, spec, obs, status)));
@@ -351,8 +351,9 @@ export class Reconciler {
     run: RunRecord | undefined,
     now: Date,
   ): Promise<ServedCounts | ServedUnavailable> {
-    const window = servedWindow(run, now);
-    if (window === undefined) return { at: now, error: "the run has no traffic yet" };
+    const since = run?.trafficSince ? new Date(run.trafficSince) : undefined;
+    if (since === undefined || Number.isNaN(since.getTime()))
+      return { at: now, error: "the run has no traffic yet" };
     const latency = spec.analysis.metrics.find(
       (m) => m.source.kind === "builtin" && m.source.builtin === "request-duration",
     )?.thresholdRange.max;
@@ -362,7 +363,7 @@ export class Reconciler {
         namespace: ref.namespace,
         canary: spec.names.canaryWorkload,
         primary: spec.names.primaryWorkload,
-        window: window.text,
+        since,
         ...(latency !== undefined ? { slowerThanMs: latency } : {}),
       },
       now,

@@ -17,6 +17,9 @@ export interface CanaryRef {
   namespace: string;
 }
 
+/** A shared incident holds a run for progressDeadlineSeconds, and at least this long. */
+export const MIN_INCIDENT_HOLD_MS = 10 * 60_000;
+
 /** How often to look again while waiting for a rollout that the watches should report anyway. */
 export const WAIT_REQUEUE_MS = 5_000;
 
@@ -494,12 +497,18 @@ function lookAt(ctx: Ctx, checkDue: boolean): Seen {
 
 /** What a check needs to know of the run: how long it has waited for evidence, when an incident was. */
 function checkHistory(ctx: Ctx, run: RunRecord): CheckHistory {
-  const since = run.holdingSince ? Date.parse(run.holdingSince) : Number.NaN;
+  const now = ctx.now.getTime();
+  const deadline = ctx.spec.progressDeadlineSeconds * 1000;
+  const passed = (time: string | undefined, limit: number) => {
+    const t = time ? Date.parse(time) : Number.NaN;
+    return !Number.isNaN(t) && now - t > limit;
+  };
   const incident = run.lastIncidentAt ? Date.parse(run.lastIncidentAt) : Number.NaN;
   return {
-    now: ctx.now.getTime(),
-    evidenceDeadlinePassed:
-      !Number.isNaN(since) && ctx.now.getTime() - since > ctx.spec.progressDeadlineSeconds * 1000,
+    now,
+    evidenceDeadlinePassed: passed(run.holdingSince, deadline),
+    // Incidents outlast rollouts: a short progress deadline must not turn one into the canary's fault.
+    incidentDeadlinePassed: passed(run.incidentSince, Math.max(deadline, MIN_INCIDENT_HOLD_MS)),
     ...(Number.isNaN(incident) ? {} : { lastIncidentAt: incident }),
   };
 }
@@ -507,9 +516,10 @@ function checkHistory(ctx: Ctx, run: RunRecord): CheckHistory {
 /** Would advancing from here promote (no further weight, or the last iteration)? */
 function promotesNext(spec: EffectiveSpec, weight: number, iterations: number): boolean {
   const a = spec.analysis;
+  // advance() promotes once every iteration is done, from the check after the last one.
   return a.strategy === "canary"
     ? a.canaryWeights.find((w) => w > weight) === undefined
-    : iterations + 1 >= a.iterations;
+    : iterations >= a.iterations;
 }
 
 /**
@@ -541,7 +551,7 @@ function promotionGate(
       ...outcome,
       summary: `${outcome.summary}; ${evidence.summary}, promoting on the thresholds after progressDeadlineSeconds ${spec.progressDeadlineSeconds}s`,
     };
-  return { verdict: "held", hold: "evidence", summary: evidence.summary, metrics: outcome.metrics };
+  return { verdict: "held", hold: "promotion", summary: evidence.summary, metrics: outcome.metrics };
 }
 
 /**
@@ -554,18 +564,22 @@ function hold(ctx: Ctx, outcome: CheckOutcome): Decision {
   const run = status.run ?? { revision: status.lastAppliedSpec ?? "" };
   const previous = run.checks?.[run.checks.length - 2];
   const { windowFrom: _widened, holdingSince: _since, ...rest } = run;
+  const stamp = now.toISOString();
   const held: RunRecord =
     outcome.hold === "incident"
-      ? // An incident's window is the metric's own: widening would keep the incident in every check; and
-        // its time does not count toward the wait for evidence.
-        { ...rest, lastIncidentAt: now.toISOString() }
-      : // Waiting for evidence reads from the traffic start, so the next check sees more requests; the
-        // wait is dated from its first check.
-        {
-          ...run,
-          holdingSince: run.holdingSince ?? now.toISOString(),
-          ...(run.trafficSince ? { windowFrom: run.trafficSince } : {}),
-        };
+      ? // An incident's window is the metric's own (widening would keep the incident in every check), and
+        // its time does not count toward the wait for evidence; its own deadline runs from its first check.
+        { ...rest, lastIncidentAt: stamp, incidentSince: run.incidentSince ?? stamp }
+      : outcome.hold === "promotion"
+        ? // Waiting to show a promotion safe keeps each check on the metric's own window: a late
+          // degradation must not be averaged away over the whole run.
+          { ...rest, holdingSince: run.holdingSince ?? stamp }
+        : // Waiting for evidence reads from the traffic start, so the next check sees more requests.
+          {
+            ...run,
+            holdingSince: run.holdingSince ?? stamp,
+            ...(run.trafficSince ? { windowFrom: run.trafficSince } : {}),
+          };
   const weight = status.canaryWeight ?? 0;
   const reason = `Halt ${id} advancement at weight ${weight}: ${outcome.summary}`;
   const phase = status.phase === "WaitingPromotion" ? "WaitingPromotion" : "Progressing";
@@ -609,8 +623,12 @@ function failedCheck(ctx: Ctx, summary: string): Decision {
 /** A passed check ends a hold: windows go back to the metric's interval. */
 function endHold(ctx: Ctx): Ctx {
   const run = ctx.status.run;
-  if (run === undefined || (run.holdingSince === undefined && run.windowFrom === undefined)) return ctx;
-  const { holdingSince: _h, windowFrom: _w, ...rest } = run;
+  if (
+    run === undefined ||
+    (run.holdingSince === undefined && run.windowFrom === undefined && run.incidentSince === undefined)
+  )
+    return ctx;
+  const { holdingSince: _h, windowFrom: _w, incidentSince: _i, ...rest } = run;
   return { ...ctx, status: { ...ctx.status, run: rest } };
 }
 

@@ -55,7 +55,31 @@ export function requestsByWorkloadAndCode(scope: PairScope): string {
   return `sum by (${BY}, response_code) (increase(istio_requests_total{${selector(scope.namespace, scope.workloads)}}[${scope.window}]))`;
 }
 
-/** Latency histogram buckets per workload over the window. */
-export function bucketsByWorkload(scope: PairScope): string {
-  return `sum by (${BY}, le) (increase(istio_request_duration_milliseconds_bucket{${selector(scope.namespace, scope.workloads)}}[${scope.window}]))`;
+export interface SinceScope {
+  namespace: string;
+  workloads: readonly string[];
+  /** the run's traffic start */
+  since: Date;
+}
+
+/**
+ * Each series' growth since `since`, summed by `by`: the counter now minus its value then. A series born
+ * after `since` (a new pod, a response code seen for the first time) counts in full, and so does one that
+ * was reset (its value since the reset): increase() would drop a born series' first value, and a canary's
+ * first errors are exactly that.
+ */
+function sinceQuery(metric: string, scope: SinceScope, by: string): string {
+  const x = `${metric}{${selector(scope.namespace, scope.workloads)}}`;
+  const at = (scope.since.getTime() / 1000).toFixed(3);
+  return `sum by (${by}) (((${x} - ${x} @ ${at}) >= 0) or ${x})`;
+}
+
+/** Requests per workload and response code since the run's traffic start. */
+export function requestsSince(scope: SinceScope): string {
+  return sinceQuery("istio_requests_total", scope, `${BY}, response_code`);
+}
+
+/** Latency histogram buckets per workload since the run's traffic start. */
+export function bucketsSince(scope: SinceScope): string {
+  return sinceQuery("istio_request_duration_milliseconds_bucket", scope, `${BY}, le`);
 }

@@ -172,8 +172,13 @@ async function builtinResult(
     const v = values.samples.find((s) => s.labels.destination_workload === workload)?.value;
     return v === undefined || Number.isNaN(v) ? undefined : v;
   };
-  const value = workloadValue(canary);
-  const primaryValue = workloadValue(primary);
+  // No series for a workload with requests means none succeeded: Flagger's ratio has an empty numerator.
+  const everyRequestFailed = (workload: string) =>
+    metric.source.builtin === "request-success-rate" && requests.ok && sumFor(requests, workload) > 0
+      ? 0
+      : undefined;
+  const value = workloadValue(canary) ?? everyRequestFailed(canary);
+  const primaryValue = workloadValue(primary) ?? everyRequestFailed(primary);
   // A failed count query leaves the counts out (never "0 requests"): the check is then judged on its value.
   const sizes = {
     ...(requests.ok

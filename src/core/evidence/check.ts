@@ -13,10 +13,12 @@ import { formatCount } from "./format.js";
 
 export type Verdict = "passed" | "failed" | "held";
 
+/** Why a check held: too little evidence, the primary failing as well, or a promotion not yet shown safe. */
+export type HoldKind = "evidence" | "incident" | "promotion";
+
 export interface CheckOutcome {
   verdict: Verdict;
-  /** why the check held: too little evidence, or the primary fails as well (a shared incident) */
-  hold?: "evidence" | "incident";
+  hold?: HoldKind;
   /** the failed metrics when failed, the held ones when held, every metric when passed */
   summary: string;
   metrics: MetricCheck[];
@@ -42,7 +44,7 @@ const inRange = (value: number, range: MetricResult["thresholdRange"]): boolean 
 
 interface MetricOutcome {
   verdict: Verdict;
-  hold?: "evidence" | "incident";
+  hold?: HoldKind;
   summary: string;
 }
 
@@ -53,6 +55,8 @@ export interface CheckHistory {
   evidenceDeadlinePassed: boolean;
   /** ms since epoch of the latest check held for a shared incident */
   lastIncidentAt?: number;
+  /** a shared incident has held the run longer than progressDeadlineSeconds: the thresholds decide */
+  incidentDeadlinePassed?: boolean;
 }
 
 const NO_HISTORY: CheckHistory = { now: 0, evidenceDeadlinePassed: false };
@@ -87,8 +91,10 @@ function judgeOne(
   if (r.value === undefined) return { verdict: "failed", summary };
   // With the sequential judge the primary is the baseline: when it fails the same threshold over the same
   // window, what hurts both is not the release's doing. Hold: neither blame the canary nor advance.
+  // Bounded: a canary that breaks what both depend on (a shared pool) must not hold the run forever.
+  const incidents = sequential && history.incidentDeadlinePassed !== true;
   const primaryFails =
-    sequential && r.primaryValue !== undefined && !inRange(r.primaryValue, r.thresholdRange);
+    incidents && r.primaryValue !== undefined && !inRange(r.primaryValue, r.thresholdRange);
   if (primaryFails)
     return {
       verdict: "held",
@@ -98,7 +104,7 @@ function judgeOne(
   // A window that still holds a shared incident's end: the primary's bigger sample recovers above the
   // threshold before the canary's does. Held for one metric interval after the incident, no longer.
   const incidentInWindow =
-    sequential &&
+    incidents &&
     history.lastIncidentAt !== undefined &&
     history.now - history.lastIncidentAt <= (metric?.intervalMs ?? 0);
   if (!own.passed && incidentInWindow)

@@ -25,7 +25,7 @@ export function belowLogE(requests: number, events: number, q0: number): number 
 
 interface RateTest {
   what: string;
-  events: number;
+  events: number | undefined;
   q0: number;
 }
 
@@ -36,7 +36,12 @@ export interface PromotionEvidence {
 
 const pct = (q: number): string => `${Number((q * 100).toPrecision(3))}%`;
 
-/** The rate thresholds the spec's built-in checks imply, with the canary's counts for each. */
+/**
+ * The rate thresholds the spec's built-in checks imply, with the canary's counts for each; `events`
+ * undefined when the counts are missing (the bucket query failed): the gate then waits. A success-rate
+ * min of 100 allows no failure at all, which no finite sample can show: that metric is left to the
+ * thresholds.
+ */
 function rateTests(spec: EffectiveSpec, canary: Served, slowerThanMs: number | undefined): RateTest[] {
   const tests: RateTest[] = [];
   for (const m of spec.analysis.metrics) {
@@ -44,11 +49,7 @@ function rateTests(spec: EffectiveSpec, canary: Served, slowerThanMs: number | u
     const min = m.thresholdRange.min;
     if (m.source.builtin === "request-success-rate" && min !== undefined && min > 0 && min < 100)
       tests.push({ what: "failed", events: canary.errors, q0: (100 - min) / 100 });
-    if (
-      m.source.builtin === "request-duration" &&
-      m.thresholdRange.max !== undefined &&
-      canary.slow !== undefined
-    )
+    if (m.source.builtin === "request-duration" && m.thresholdRange.max !== undefined)
       tests.push({
         what: `slower than ${slowerThanMs ?? m.thresholdRange.max}ms`,
         events: canary.slow,
@@ -73,9 +74,16 @@ export function promotionEvidence(
   const tests = rateTests(spec, canary, slowerThanMs);
   if (tests.length === 0) return { ok: true, summary: "" };
   const level = Math.log(tests.length / alpha);
-  const shown = tests.map((t) => ({ ...t, ok: belowLogE(canary.requests, t.events, t.q0) >= level }));
+  const shown = tests.map((t) => ({
+    ...t,
+    ok: t.events !== undefined && belowLogE(canary.requests, t.events, t.q0) >= level,
+  }));
   const counts = shown
-    .map((t) => `${formatCount(t.events)} of ${formatCount(canary.requests)} ${t.what}`)
+    .map((t) =>
+      t.events === undefined
+        ? `no count of requests ${t.what} (histogram buckets unavailable)`
+        : `${formatCount(t.events)} of ${formatCount(canary.requests)} ${t.what}`,
+    )
     .join(", ");
   const bounds = shown.map((t) => `${t.what} < ${pct(t.q0)}`).join(" and ");
   const at = `at the ${pct(alpha)} false-promotion level`;

@@ -33,12 +33,24 @@ const rounded = (s: Served): Served => ({
 });
 
 /** The run with the served counts read at `served.at`. */
+/** Counts only grow within a run: a smaller reading (a pod gone with its series) keeps the larger one. */
+function atLeast(before: Served | undefined, now: Served): Served {
+  if (before === undefined) return now;
+  const out: Served = {
+    requests: Math.max(before.requests, now.requests),
+    errors: Math.max(before.errors, now.errors),
+  };
+  if (now.slow !== undefined || before.slow !== undefined)
+    out.slow = Math.max(before.slow ?? 0, now.slow ?? 0);
+  return out;
+}
+
 export function withServed(run: RunRecord, served: ServedCounts | undefined): RunRecord {
   if (served === undefined) return run;
   return {
     ...run,
-    canary: rounded(served.canary),
-    primary: rounded(served.primary),
+    canary: atLeast(run.canary, rounded(served.canary)),
+    primary: atLeast(run.primary, rounded(served.primary)),
     servedAsOf: served.at.toISOString(),
     ...(served.slowerThanMs !== undefined ? { slowerThanMs: served.slowerThanMs } : {}),
   };

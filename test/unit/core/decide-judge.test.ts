@@ -1,9 +1,11 @@
 // The judge inside runs: each revision judged on its own traffic against the primary, the sequential
 // judge looking between checks, shared incidents held, low traffic waited for, and the harm counted.
+
 import { describe, expect, it } from "vitest";
 import type { CanarySpec } from "../../../src/api/canary.js";
+import { ignoredJudgeSettings, withJudgeDefault } from "../../../src/api/defaults.js";
 import { canarySpecProblems, validateCanary } from "../../../src/api/validate.js";
-import { decide } from "../../../src/core/decide.js";
+import { decide, MIN_INCIDENT_HOLD_MS } from "../../../src/core/decide.js";
 import type { CanaryEvent } from "../../../src/core/decision.js";
 import type { MetricResult, ServedCounts } from "../../../src/core/world.js";
 import { catalogExample } from "../../fixtures/catalog-example.js";
@@ -153,8 +155,27 @@ describe("sequential judge: a bad canary rolls back between checks", () => {
 });
 
 describe("sequential judge: shared incidents", () => {
-  it("canary and primary both failing the threshold hold the weight, say so once, and the run goes on after", () => {
+  it("an incident that outlasts progressDeadlineSeconds (at least 10 minutes) stops holding: the thresholds decide", () => {
+    // A canary that breaks what both versions depend on (a shared pool) must not hold the run forever.
     const sim = atFirstStep();
+    sim.served = trafficOf(sim, () => ({ rps: 100, canaryErrors: 0.05, primaryErrors: 0.05 }));
+    sim.metrics = builtins(sim, () => ({ rate: 95, primaryRate: 95 }));
+    const first = sim.clock;
+    sim.runUntil("Failed", 1000);
+    const verdicts = sim.status.run?.checks?.map((c) => c.verdict) ?? [];
+    expect(verdicts[0]).toBe("held");
+    expect(verdicts.slice(-SEQ.analysis.threshold)).toEqual(Array(SEQ.analysis.threshold).fill("failed"));
+    // held for 10 minutes (the catalog's deadline is 60 s: an incident outlasts a rollout), not longer
+    const firstFailed = sim.log.find((r) => (r.decision.status.failedChecks ?? 0) > 0)?.at ?? 0;
+    expect(firstFailed - first).toBeGreaterThan(MIN_INCIDENT_HOLD_MS);
+    expect(firstFailed - first).toBeLessThanOrEqual(MIN_INCIDENT_HOLD_MS + 2 * 45_000);
+  });
+
+  it("canary and primary both failing the threshold hold the weight, say so once, and the run goes on after", () => {
+    // An incident may hold the run for progressDeadlineSeconds (below); this one is shorter than that.
+    const sim = atFirstStep(
+      catalogSpec({ analysis: { judge: { mode: "sequential" } }, spec: { progressDeadlineSeconds: 600 } }),
+    );
     // the same 3% errors on both: the sequential test sees no difference
     sim.served = trafficOf(sim, () => ({ rps: 100, canaryErrors: 0.03, primaryErrors: 0.03 }));
     let incident = true;
@@ -497,5 +518,16 @@ describe("validation of judge settings", () => {
       expect(v.ok).toBe(false);
       if (!v.ok) expect(v.problems.some((p) => p.field.startsWith("spec.analysis.judge"))).toBe(true);
     }
+  });
+});
+
+describe("judge settings under the controller's default", () => {
+  it("sequential settings without a mode, under --judge threshold, are named as having no effect", () => {
+    const spec = catalogSpec({ analysis: { judge: { falseAlarmRate: 0.05, minRequests: 50 } } });
+    expect(ignoredJudgeSettings(withJudgeDefault(spec, "threshold"))).toBe(
+      "analysis.judge.falseAlarmRate, minRequests have no effect: this controller's --judge is threshold and analysis.judge.mode is unset; set mode: sequential to use them",
+    );
+    expect(ignoredJudgeSettings(withJudgeDefault(spec, "sequential"))).toBeUndefined();
+    expect(ignoredJudgeSettings(withJudgeDefault(SEQ, "threshold"))).toBeUndefined();
   });
 });

@@ -1,11 +1,7 @@
 // What canary and primary served since the run's traffic start, read from a local fake Prometheus:
 // requests and 5xx per workload, and requests slower than a latency threshold from the histogram.
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  bucketsByWorkload,
-  type PairScope,
-  requestsByWorkloadAndCode,
-} from "../../../src/metrics/istio-queries.js";
+import { bucketsSince, requestsSince, type SinceScope } from "../../../src/metrics/istio-queries.js";
 import { PrometheusClient, type VectorSample } from "../../../src/metrics/prometheus-client.js";
 import { readServed, type ServedScope, slowBoundary } from "../../../src/metrics/served.js";
 import { badData, closedAddress, FakePrometheus, type Handler, series } from "./fake-prometheus.js";
@@ -22,15 +18,16 @@ async function serve(handler: Handler): Promise<FakePrometheus> {
 const client = (address: string) => new PrometheusClient({ address, timeoutMs: 1_000 });
 
 const NOW = new Date("2025-01-01T10:05:00.000Z");
+const SINCE = new Date("2025-01-01T10:03:25.000Z");
 const SCOPE: ServedScope = {
   namespace: "test",
   canary: "catalog",
   primary: "catalog-primary",
-  window: "95s",
+  since: SINCE,
 };
-const PAIR: PairScope = { namespace: "test", workloads: ["catalog", "catalog-primary"], window: "95s" };
-const REQUESTS = requestsByWorkloadAndCode(PAIR);
-const BUCKETS = bucketsByWorkload(PAIR);
+const PAIR: SinceScope = { namespace: "test", workloads: ["catalog", "catalog-primary"], since: SINCE };
+const REQUESTS = requestsSince(PAIR);
+const BUCKETS = bucketsSince(PAIR);
 
 const C = { destination_workload: "catalog" };
 const P = { destination_workload: "catalog-primary" };
@@ -84,18 +81,19 @@ describe("readServed", () => {
       },
     });
     expect(prom.requests.map((r) => r.query)).toEqual([REQUESTS]);
-    expect(REQUESTS).toContain("increase(istio_requests_total");
-    expect(REQUESTS).toContain("[95s]");
+    // raw counters against their value at the traffic start (promql.test.ts evaluates it in Prometheus)
+    expect(REQUESTS).toContain(`@ ${SINCE.getTime() / 1000}`);
   });
 
-  it("with a latency threshold, counts the requests above the smallest bucket at or above it", async () => {
+  it("with a latency threshold, counts the requests above the largest bucket at or below it", async () => {
     const prom = await serve(answering());
     const answer = await readServed(client(prom.address), { ...SCOPE, slowerThanMs: 300 }, NOW);
+    // 300 ms falls between the 250 and 500 buckets: everything above 250 may be slower than 300
     expect(answer.ok && answer.served).toEqual({
       at: NOW,
-      slowerThanMs: 500,
-      canary: { requests: 221.4, errors: 31, slow: 31 },
-      primary: { requests: 1895, errors: 3, slow: 5 },
+      slowerThanMs: 250,
+      canary: { requests: 221.4, errors: 31, slow: 61 },
+      primary: { requests: 1895, errors: 3, slow: 45 },
     });
     expect(prom.requests.map((r) => r.query).sort()).toEqual([REQUESTS, BUCKETS].sort());
   });
@@ -108,14 +106,28 @@ describe("readServed", () => {
     expect(answer.ok && answer.served.primary.slow).toBe(45);
   });
 
-  it("a threshold above every finite bucket counts no slow requests rather than guessing", async () => {
+  it("a threshold below every finite bucket counts no slow requests rather than guessing", async () => {
     const prom = await serve(answering());
-    const answer = await readServed(client(prom.address), { ...SCOPE, slowerThanMs: 5_000 }, NOW);
+    const answer = await readServed(client(prom.address), { ...SCOPE, slowerThanMs: 50 }, NOW);
     expect(answer.ok).toBe(true);
     if (!answer.ok) return;
     expect(answer.served.slowerThanMs).toBeUndefined();
     expect(answer.served.canary.slow).toBeUndefined();
     expect(answer.served.canary).toEqual({ requests: 221.4, errors: 31 });
+  });
+
+  it("a primary without the canary's bucket (another bucket layout) counts no slow requests at all", async () => {
+    const layouts = series(
+      bucket(C, "250", "160"),
+      bucket(C, "+Inf", "221"),
+      bucket(P, "200", "1850"),
+      bucket(P, "+Inf", "1895"),
+    );
+    const prom = await serve(answering(layouts));
+    const answer = await readServed(client(prom.address), { ...SCOPE, slowerThanMs: 300 }, NOW);
+    expect(answer.ok && answer.served.slowerThanMs).toBeUndefined();
+    expect(answer.ok && answer.served.canary.slow).toBeUndefined();
+    expect(answer.ok && answer.served.primary.slow).toBeUndefined();
   });
 
   it("a failed bucket query keeps the request counts", async () => {
@@ -156,15 +168,15 @@ describe("readServed", () => {
 describe("slowBoundary", () => {
   const les = (...values: string[]): VectorSample[] => values.map((le) => ({ labels: { le }, value: 1 }));
 
-  it("is the smallest bucket boundary at or above the threshold", () => {
-    expect(slowBoundary(les("1000", "100", "+Inf", "500", "250"), 300)).toBe(500);
+  it("is the largest bucket boundary at or below the threshold (slow counts never understate)", () => {
+    expect(slowBoundary(les("1000", "100", "+Inf", "500", "250"), 300)).toBe(250);
     expect(slowBoundary(les("100", "250", "500"), 250)).toBe(250);
-    expect(slowBoundary(les("100", "250", "500"), 1)).toBe(100);
+    expect(slowBoundary(les("100", "250", "500"), 1)).toBeUndefined();
   });
 
   it("reads fractional boundaries and never picks +Inf", () => {
-    expect(slowBoundary(les("0.5", "2.5", "+Inf"), 1)).toBe(2.5);
-    expect(slowBoundary(les("100", "+Inf"), 200)).toBeUndefined();
+    expect(slowBoundary(les("0.5", "2.5", "+Inf"), 1)).toBe(0.5);
+    expect(slowBoundary(les("100", "+Inf"), 1e9)).toBe(100);
     expect(slowBoundary([], 200)).toBeUndefined();
   });
 });
