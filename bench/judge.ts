@@ -20,7 +20,7 @@
 // observed world, answers what it asks for (metric checks, served counts), keeps the sequential judge's
 // in-memory evidence between looks, copies the primary when the phase is Promoting (ready at once), and
 // reconciles again after requeueAfterMs (rounded up to the next tick). The run record and the windows
-// come from the real currentRun, checkWindow and servedWindow.
+// come from the real currentRun and checkWindow.
 //
 // Deciders, on the same streams:
 //   Flagger rule       judge threshold, windows NOT cut at the traffic start (each check reads the metric's
@@ -54,7 +54,7 @@ import type {
   ServedUnavailable,
   TargetView,
 } from "../src/core/world.js";
-import { checkWindow, servedWindow } from "../src/metrics/windows.js";
+import { checkWindow } from "../src/metrics/windows.js";
 import { NEXT_RELEASE_GAP_S, SCENARIOS, type Scenario, type Version } from "./judge/scenarios.js";
 import {
   histogramQuantile,
@@ -342,10 +342,12 @@ class Trial {
 
   /** Requests, 5xx and slow requests since the run's traffic start (src/metrics/served.ts). */
   private served(run: ReturnType<typeof currentRun>, s: number): ServedCounts | ServedUnavailable {
-    const window = servedWindow(run, at(s));
-    if (window === undefined) return { at: at(s), error: "the run has no traffic yet" };
-    const c = this.canary.window(s, window.seconds);
-    const p = this.primaryCounters.window(s, window.seconds);
+    // Everything since the traffic start, as readServed's counter deltas read it.
+    const since = run.trafficSince ? Date.parse(run.trafficSince) : Number.NaN;
+    if (Number.isNaN(since)) return { at: at(s), error: "the run has no traffic yet" };
+    const seconds = Math.max(1, Math.floor((at(s).getTime() - since) / 1000));
+    const c = this.canary.window(s, seconds);
+    const p = this.primaryCounters.window(s, seconds);
     return {
       at: at(s),
       canary: { requests: c.requests, errors: c.errors, slow: slowerThan(c, this.slowMs) },

@@ -194,5 +194,5 @@ export function slowerThan(w: WindowCounts, boundaryMs: number): number {
 
 /** The bucket boundary the shell counts slow requests against (src/metrics/served.ts slowBoundary). */
 export function slowBoundaryFor(thresholdMs: number): number | undefined {
-  return BUCKETS.find((le) => le >= thresholdMs);
+  return [...BUCKETS].reverse().find((le) => le <= thresholdMs);
 }

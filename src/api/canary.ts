@@ -383,6 +383,9 @@ export const RunRecordSchema = z.strictObject({
   holdingSince: Timestamp.optional().describe("first check of the current hold"),
   lastIncidentAt: Timestamp.optional().describe("the latest check held for a shared incident"),
   incidentSince: Timestamp.optional().describe("first check of the current shared-incident hold"),
+  promotionCountsFrom: ServedSchema.optional().describe(
+    "the canary's counts at the last shared-incident check: promotion evidence counts only what came after",
+  ),
   slowerThanMs: z.number().optional().describe("the latency threshold that makes a request slow"),
   canary: ServedSchema.optional().describe("what the canary served since trafficSince (the harm count)"),
   primary: ServedSchema.optional().describe("what the primary served over the same time"),

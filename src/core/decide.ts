@@ -10,7 +10,7 @@ import { latestState, look } from "./evidence/look.js";
 import { promotionEvidence } from "./evidence/promotion.js";
 import { currentRun, harmSentence, newRun, withCheck, withServed } from "./evidence/run.js";
 import { note, step } from "./status.js";
-import { type GateHook, type ObservedWorld, type ServedCounts, servedCounts } from "./world.js";
+import { type GateHook, type ObservedWorld, type Served, type ServedCounts, servedCounts } from "./world.js";
 
 export interface CanaryRef {
   name: string;
@@ -540,7 +540,7 @@ function promotionGate(
   const run = ctx.status.run;
   const evidence = promotionEvidence(
     spec,
-    served?.canary,
+    served ? countsAfter(served.canary, run?.promotionCountsFrom) : undefined,
     spec.analysis.judge.falsePromotionRate,
     served?.slowerThanMs,
   );
@@ -552,6 +552,17 @@ function promotionGate(
       summary: `${outcome.summary}; ${evidence.summary}, promoting on the thresholds after progressDeadlineSeconds ${spec.progressDeadlineSeconds}s`,
     };
   return { verdict: "held", hold: "promotion", summary: evidence.summary, metrics: outcome.metrics };
+}
+
+/** What the canary served after `from` (counts only grow; a lower reading is nothing new). */
+function countsAfter(now: Served, from: Served | undefined): Served {
+  if (from === undefined) return now;
+  const after = (a: number, b: number) => Math.max(0, a - b);
+  return {
+    requests: after(now.requests, from.requests),
+    errors: after(now.errors, from.errors),
+    ...(now.slow !== undefined ? { slow: after(now.slow, from.slow ?? 0) } : {}),
+  };
 }
 
 /**
@@ -569,7 +580,13 @@ function hold(ctx: Ctx, outcome: CheckOutcome): Decision {
     outcome.hold === "incident"
       ? // An incident's window is the metric's own (widening would keep the incident in every check), and
         // its time does not count toward the wait for evidence; its own deadline runs from its first check.
-        { ...rest, lastIncidentAt: stamp, incidentSince: run.incidentSince ?? stamp }
+        {
+          ...rest,
+          lastIncidentAt: stamp,
+          incidentSince: run.incidentSince ?? stamp,
+          // Promotion evidence starts after the incident: its errors are the primary's too.
+          ...(run.canary ? { promotionCountsFrom: run.canary } : {}),
+        }
       : outcome.hold === "promotion"
         ? // Waiting to show a promotion safe keeps each check on the metric's own window: a late
           // degradation must not be averaged away over the whole run.

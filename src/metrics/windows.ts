@@ -10,8 +10,9 @@ export interface Window {
   text: string;
 }
 
+/** Rounded down: a window rounded up would reach back before the traffic start, into the last revision. */
 function windowOf(ms: number): Window {
-  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  const seconds = Math.max(1, Math.floor(ms / 1000));
   return { seconds, text: `${seconds}s` };
 }
 
@@ -31,10 +32,4 @@ export function checkWindow(intervalMs: number, run: RunRecord | undefined, now:
   let start = from ?? now.getTime() - intervalMs;
   if (since !== undefined) start = Math.max(start, since);
   return windowOf(now.getTime() - start);
-}
-
-/** Everything the run's revision served: since its traffic start. */
-export function servedWindow(run: RunRecord | undefined, now: Date): Window | undefined {
-  const since = parsed(run?.trafficSince);
-  return since === undefined ? undefined : windowOf(now.getTime() - since);
 }

@@ -207,6 +207,36 @@ describe("sequential judge: shared incidents", () => {
     expect(sim.status.run?.holdingSince).toBeUndefined();
   });
 
+  it("the errors of a shared incident do not count against the promotion evidence", () => {
+    const sim = atFirstStep(
+      catalogSpec({ analysis: { judge: { mode: "sequential" } }, spec: { progressDeadlineSeconds: 600 } }),
+    );
+    // 3% errors on both during the incident, none after it: over the whole run the canary is above 1%,
+    // and so is the primary: those errors are the incident's, not the release's
+    let incident = true;
+    let frozen = { canary: 0, primary: 0 };
+    sim.served = (at) => {
+      const base = trafficOf(sim, () => ({ rps: 100, canaryErrors: 0.03, primaryErrors: 0.03 }))(at);
+      if (incident) frozen = { canary: base.canary.errors, primary: base.primary.errors };
+      return {
+        ...base,
+        slowerThanMs: 500,
+        canary: { ...base.canary, errors: frozen.canary, slow: 0 },
+        primary: { ...base.primary, errors: frozen.primary, slow: 0 },
+      };
+    };
+    sim.metrics = builtins(sim, () => (incident ? { rate: 97, primaryRate: 97.2 } : { rate: 100 }));
+    for (let i = 0; i < 100 && sim.analyses < 2; i++) sim.next();
+    const during = sim.status.run?.promotionCountsFrom?.errors ?? 0;
+    expect(during).toBeGreaterThan(10);
+    expect(sim.status.phase).toBe("Progressing");
+    incident = false;
+    const d = sim.runUntil("Promoting", 400).at(-1);
+    expect(d?.reason).toMatch(/evidence: canary failed < 1% and slower than 500ms < 1%/);
+    expect(d?.reason).toMatch(/\(0 of [\d,]+ failed, 0 of [\d,]+ slower than 500ms\)/);
+    expect(d?.reason).not.toContain("after progressDeadlineSeconds");
+  });
+
   it("an incident that ends and comes back is reported again", () => {
     const sim = atFirstStep();
     sim.served = trafficOf(sim, () => ({ rps: 100, canaryErrors: 0.03, primaryErrors: 0.03 }));

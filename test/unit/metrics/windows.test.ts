@@ -2,7 +2,7 @@
 // since then while waiting for evidence, and always a valid PromQL range.
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../../../src/api/canary.js";
-import { checkWindow, servedWindow } from "../../../src/metrics/windows.js";
+import { checkWindow } from "../../../src/metrics/windows.js";
 
 const NOW = new Date("2025-01-01T10:05:00.000Z");
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
@@ -38,8 +38,9 @@ describe("checkWindow", () => {
     expect(checkWindow(60_000, r, NOW).text).toBe("90s");
   });
 
-  it("rounds partial seconds up and is at least 1s", () => {
-    expect(checkWindow(60_000, run({ trafficSince: ago(1_200) }), NOW).text).toBe("2s");
+  it("rounds partial seconds down (never before the traffic start) and is at least 1s", () => {
+    expect(checkWindow(60_000, run({ trafficSince: ago(1_200) }), NOW).text).toBe("1s");
+    expect(checkWindow(60_000, run({ trafficSince: ago(10_900) }), NOW).text).toBe("10s");
     expect(checkWindow(60_000, run({ trafficSince: ago(0) }), NOW)).toEqual({ seconds: 1, text: "1s" });
     // a traffic start in the future (clock skew) is still a valid range
     expect(checkWindow(60_000, run({ trafficSince: ago(-5_000) }), NOW).text).toBe("1s");
@@ -48,21 +49,5 @@ describe("checkWindow", () => {
 
   it("ignores timestamps it cannot parse", () => {
     expect(checkWindow(60_000, run({ trafficSince: "yesterday", windowFrom: "soon" }), NOW).text).toBe("60s");
-  });
-});
-
-describe("servedWindow", () => {
-  it("is everything since the traffic start", () => {
-    expect(servedWindow(run({ trafficSince: ago(95_000) }), NOW)).toEqual({ seconds: 95, text: "95s" });
-    expect(servedWindow(run({ trafficSince: ago(3_600_500) }), NOW)?.text).toBe("3601s");
-  });
-
-  it("is none before the run has traffic", () => {
-    expect(servedWindow(undefined, NOW)).toBeUndefined();
-    expect(servedWindow(run(), NOW)).toBeUndefined();
-  });
-
-  it("is at least 1s", () => {
-    expect(servedWindow(run({ trafficSince: NOW.toISOString() }), NOW)?.text).toBe("1s");
   });
 });
