@@ -63,16 +63,25 @@ export interface SinceScope {
 }
 
 /**
- * Each series' growth since `since`, summed by `by`: the counter now minus its value then. A series born
- * after `since` (a new pod, a response code seen for the first time) counts in full, and so does one that
- * was reset (its value since the reset): increase() would drop a born series' first value, and a canary's
- * first errors are exactly that.
+ * Each series' growth since `since`, summed by `by`: its last value now minus its last value then. A
+ * series born after `since` (a new pod, a response code seen for the first time) counts in full, and so
+ * does one that was reset (its value since the reset): increase() would drop a born series' first value,
+ * and a canary's first errors are exactly that. Both values are read with last_over_time, which skips the
+ * staleness markers one failed scrape leaves: an instant `x @ since` right after such a scrape finds
+ * nothing, and the series would count in full, every earlier run included.
  */
 function sinceQuery(metric: string, scope: SinceScope, by: string): string {
   const x = `${metric}{${selector(scope.namespace, scope.workloads)}}`;
   const at = (scope.since.getTime() / 1000).toFixed(3);
-  return `sum by (${by}) (((${x} - ${x} @ ${at}) >= 0) or ${x})`;
+  const now = `last_over_time(${x}[${NOW_LOOKBACK}])`;
+  const then = `last_over_time(${x}[${THEN_LOOKBACK}] @ ${at})`;
+  return `sum by (${by}) (((${now} - ${then}) >= 0) or ${now})`;
 }
+
+/** How far back the current value may be (a pod gone within it still counts what it served). */
+const NOW_LOOKBACK = "2m";
+/** How far back the value at the traffic start may be (Prometheus' own lookback is 5m). */
+const THEN_LOOKBACK = "10m";
 
 /** Requests per workload and response code since the run's traffic start. */
 export function requestsSince(scope: SinceScope): string {

@@ -87,6 +87,26 @@ describe("requestsSince (harm and the judge's counts)", () => {
     expect(report).toBe("");
   });
 
+  it("a scrape that failed at the traffic start (a staleness marker) does not make a series count in full", () => {
+    const report = promtool(
+      [
+        [req("catalog", "200"), "0 10 stale 30 40 50"], // stale at minute 2: the value then is still 10
+        [req("catalog-primary", "200"), "80 90 100 110 120 stale"], // its last scrape failed: 120 - 100
+      ],
+      [
+        {
+          expr: requestsSince({ ...PAIR, since: SINCE }),
+          evalMinute: 5,
+          exp: [
+            { labels: '{destination_workload="catalog",response_code="200"}', value: 40 },
+            { labels: '{destination_workload="catalog-primary",response_code="200"}', value: 20 },
+          ],
+        },
+      ],
+    );
+    expect(report).toBe("");
+  });
+
   it("counts buckets the same way", () => {
     const report = promtool(
       [
