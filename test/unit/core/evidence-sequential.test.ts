@@ -10,18 +10,10 @@ import {
   RATE_RATIOS,
   updateLogE,
 } from "../../../src/core/evidence/sequential.js";
+import { seededRng } from "../../mesh/rng.js";
 
-/** mulberry32: a small seeded generator, so every run of the suite sees the same traffic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** Seeded, so every run of the suite sees the same traffic. */
+const rng = seededRng;
 
 /** Binomial(n, q) by counting: exact, and fast enough for the sizes used here. */
 function binomial(random: () => number, n: number, q: number): number {

@@ -9,6 +9,7 @@ import {
 } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { afterEach } from "vitest";
 
 export interface RecordedQuery {
   method: string;
@@ -111,3 +112,22 @@ export const series = (...samples: Array<[Record<string, string>, string]>) => (
     result: samples.map(([metric, v]) => ({ metric, value: [1_735_725_600.123, v] as [number, string] })),
   },
 });
+
+/**
+ * A test file's fake servers: `serve(handler)` starts one (TLS with a key and certificate), and every
+ * one started is closed after each test.
+ */
+export function fakePrometheusServers(): (
+  handler: Handler,
+  tls?: { key: string; cert: string },
+) => Promise<FakePrometheus> {
+  const servers: FakePrometheus[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (handler, tls) => {
+    const s = await FakePrometheus.start(handler, tls);
+    servers.push(s);
+    return s;
+  };
+}

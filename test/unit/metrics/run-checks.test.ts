@@ -1,6 +1,6 @@
 // The check runner against local fake Prometheus servers: which query goes where, and how every way a
 // metric can go wrong becomes a result with a reason (and so a failed check), never a value.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CanaryMetric, RunRecord } from "../../../src/api/canary.js";
 import { type MetricTemplate, MetricTemplateSchema } from "../../../src/api/metric-template.js";
 import { judgeAnalysis } from "../../../src/core/checks.js";
@@ -13,17 +13,16 @@ import {
 import { PrometheusClient } from "../../../src/metrics/prometheus-client.js";
 import { type CheckContext, runMetricChecks } from "../../../src/metrics/run-checks.js";
 import { catalogSpec } from "../core/sim.js";
-import { badData, closedAddress, FakePrometheus, type Handler, series, vector } from "./fake-prometheus.js";
+import {
+  badData,
+  closedAddress,
+  fakePrometheusServers,
+  type Handler,
+  series,
+  vector,
+} from "./fake-prometheus.js";
 
-const servers: FakePrometheus[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function serve(handler: Handler): Promise<FakePrometheus> {
-  const s = await FakePrometheus.start(handler);
-  servers.push(s);
-  return s;
-}
+const serve = fakePrometheusServers();
 
 function template(
   name: string,

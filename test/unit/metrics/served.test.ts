@@ -1,20 +1,12 @@
 // What canary and primary served since the run's traffic start, read from a local fake Prometheus:
 // requests and 5xx per workload, and requests slower than a latency threshold from the histogram.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bucketsSince, requestsSince, type SinceScope } from "../../../src/metrics/istio-queries.js";
 import { PrometheusClient, type VectorSample } from "../../../src/metrics/prometheus-client.js";
 import { readServed, type ServedScope, slowBoundary } from "../../../src/metrics/served.js";
-import { badData, closedAddress, FakePrometheus, type Handler, series } from "./fake-prometheus.js";
+import { badData, closedAddress, fakePrometheusServers, type Handler, series } from "./fake-prometheus.js";
 
-const servers: FakePrometheus[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function serve(handler: Handler): Promise<FakePrometheus> {
-  const s = await FakePrometheus.start(handler);
-  servers.push(s);
-  return s;
-}
+const serve = fakePrometheusServers();
 const client = (address: string) => new PrometheusClient({ address, timeoutMs: 1_000 });
 
 const NOW = new Date("2025-01-01T10:05:00.000Z");

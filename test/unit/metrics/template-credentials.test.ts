@@ -1,7 +1,7 @@
 // MetricTemplate spec.provider.secretRef / headers / insecureSkipVerify and spec.metricsServer
 // userinfo, against real local Prometheus look-alikes: what is sent, what fails and how, and that no
 // credential ever appears in a result.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CanaryMetric } from "../../../src/api/canary.js";
 import { type MetricTemplate, MetricTemplateSchema } from "../../../src/api/metric-template.js";
 import { PrometheusClientCache } from "../../../src/metrics/client-cache.js";
@@ -12,17 +12,9 @@ import { decodeSecretData } from "../../../src/metrics/secret-data.js";
 import { basicAuthorization } from "../../../src/net/url-credentials.js";
 import { catalogSpec } from "../core/sim.js";
 import { selfSignedCert } from "../net/tls-fixture.js";
-import { closedAddress, FakePrometheus, type Handler, vector } from "./fake-prometheus.js";
+import { closedAddress, fakePrometheusServers, type Handler, vector } from "./fake-prometheus.js";
 
-const servers: FakePrometheus[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function serve(handler: Handler, tls?: { key: string; cert: string }): Promise<FakePrometheus> {
-  const s = await FakePrometheus.start(handler, tls);
-  servers.push(s);
-  return s;
-}
+const serve = fakePrometheusServers();
 
 /** Answers 1 only with the expected header value, 401 otherwise (as an auth proxy in front of Prometheus). */
 const requiring =
