@@ -619,8 +619,11 @@ function hold(ctx: Ctx, outcome: CheckOutcome): Decision {
 }
 
 /** One more failed check; at the threshold, the rollback. The phase is kept (WaitingPromotion stays). */
-function failedCheck(ctx: Ctx, summary: string): Decision {
-  // A wait for evidence is not reset by a failed check: past its deadline, checks without evidence fail.
+function failedCheck(ctx_: Ctx, summary: string): Decision {
+  // A wait for evidence is not reset by a failed check (past its deadline, checks without evidence fail),
+  // but its widened window goes: judged on what there is, a check reads the metric's own window, where an
+  // early outlier ages out instead of failing every check to the end of the run.
+  const ctx = narrowed(ctx_);
   const { spec, status, now, id } = ctx;
   const failed = (status.failedChecks ?? 0) + 1;
   const why = `${summary} (failed checks ${failed}/${spec.analysis.threshold})`;
@@ -635,6 +638,13 @@ function failedCheck(ctx: Ctx, summary: string): Decision {
     events: [warning("Halted", reason)],
     requeueAfterMs: spec.analysis.intervalMs,
   });
+}
+
+function narrowed(ctx: Ctx): Ctx {
+  const run = ctx.status.run;
+  if (run?.windowFrom === undefined) return ctx;
+  const { windowFrom: _w, ...rest } = run;
+  return { ...ctx, status: { ...ctx.status, run: rest } };
 }
 
 /** A passed check ends a hold: windows go back to the metric's interval. */

@@ -319,6 +319,10 @@ describe("sequential judge: low traffic", () => {
     expect(d?.reason).toContain("request-success-rate: no values found");
     expect(d?.reason).toContain("progressDeadlineSeconds 60s");
     expect(d?.events.map((e) => e.reason)).toEqual(["Halted"]);
+    // judged on what there is: the metric's own window again (an early outlier must age out), the wait's
+    // start kept (so further checks without evidence fail too)
+    expect(sim.status.run?.windowFrom).toBeUndefined();
+    expect(sim.status.run?.holdingSince).toBe(new Date(holdStart).toISOString());
     while (sim.analyses < 4) sim.next();
     expect(sim.status.failedChecks).toBe(2);
     sim.runUntil("Failed", 100);
