@@ -392,8 +392,55 @@ export const RunRecordSchema = z.strictObject({
   servedAsOf: Timestamp.optional(),
   evidence: EvidenceStateSchema.optional(),
   checks: z.array(CheckRecordSchema).optional().describe("the latest checks of the run (bounded)"),
+  promoteRequested: z
+    .strictObject({ id: z.string(), by: z.string().optional(), reason: z.string().optional(), at: Timestamp })
+    .optional()
+    .describe("a promote request waiting for the next passed check (Serin; docs/control.md)"),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+// ---- Run history (Serin; issue 9): kept in status, bounded, appended when a run ends ----
+
+/** How a past run ended: promoted, rolled back, or replaced by a newer revision before it ended. */
+export const RUN_OUTCOMES = ["Succeeded", "Failed", "Superseded"] as const;
+
+/** One past run, written in the same status write as the decision that ended it (src/core/history.ts). */
+export const HistoryEntrySchema = z.strictObject({
+  run: z.int().min(1).describe("number of the run on this Canary, counting from 1; never reused"),
+  revision: z.string().describe("lastAppliedSpec of the run"),
+  image: z.string().optional().describe("the canary's first container image"),
+  outcome: z.enum(RUN_OUTCOMES),
+  startedAt: Timestamp.optional().describe("when the revision first got traffic"),
+  endedAt: Timestamp,
+  durationSeconds: z.number().min(0).optional(),
+  canaryWeight: z.int().describe("the canary's weight when the run ended"),
+  failedChecks: z.int().optional(),
+  canary: ServedSchema.optional().describe("what the canary served during the run (the harm count)"),
+  slowerThanMs: z.number().optional(),
+  reason: z.string().describe("why the run ended (shortened to 512 characters)"),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+// ---- end of run history ----
+
+// ---- Runtime control (Serin; issue 9, docs/control.md) ----
+
+/** What a user may ask of a Canary at runtime (annotation serin.dev/action). */
+export const CONTROL_ACTIONS = ["promote", "abort", "retry", "pause", "resume"] as const;
+export type ControlAction = (typeof CONTROL_ACTIONS)[number];
+
+/** The last control request the controller consumed, and what came of it (src/core/decide.ts control). */
+export const ControlRecordSchema = z.strictObject({
+  id: z.string().describe("serin.dev/action-id, or derived from the action and the target revision"),
+  action: z.string().describe("promote, abort, retry, pause or resume, as requested"),
+  by: z.string().optional().describe("serin.dev/action-by: who asked (informational)"),
+  reason: z.string().optional().describe("serin.dev/action-reason"),
+  at: Timestamp,
+  result: z.string().describe('"done", "pending: <what it waits for>" or "ignored: <why>"'),
+});
+export type ControlRecord = z.infer<typeof ControlRecordSchema>;
+
+// ---- end of runtime control ----
 
 export const CanaryStatusSchema = z.looseObject({
   phase: CanaryPhaseSchema.optional(),
@@ -410,6 +457,10 @@ export const CanaryStatusSchema = z.looseObject({
   previousSessionAffinityCookie: z.string().optional(),
   observedGeneration: z.int().optional().describe("metadata.generation the status was computed from (Serin)"),
   conditions: z.array(CanaryConditionSchema).optional(),
+  control: ControlRecordSchema.optional().describe(
+    "the last runtime control request consumed (Serin; docs/control.md)",
+  ),
+  paused: z.boolean().optional().describe("a pause request holds the run's weight until resume (Serin)"),
   decisions: z
     .array(DecisionRecordSchema)
     .optional()
@@ -421,6 +472,10 @@ export const CanaryStatusSchema = z.looseObject({
     .optional()
     .describe("seq of the last decision whose Events, alerts and hooks were sent (Serin)"),
   run: RunRecordSchema.optional().describe("the current or last run: harm, checks, evidence (Serin)"),
+  history: z
+    .array(HistoryEntrySchema)
+    .optional()
+    .describe("the latest past runs, oldest first (Serin; bounded, see src/core/history.ts)"),
 });
 
 export const CanarySchema = z.looseObject({

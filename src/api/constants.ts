@@ -23,6 +23,14 @@ export const FINALIZER = "serin.dev/finalizer";
 export const ANNOTATIONS = {
   /** On a ConfigMap/Secret or the target: "disabled" opts out of config tracking (Flagger: flagger.app/config-tracking). */
   configTracking: "serin.dev/config-tracking",
+  /** On a Canary: a runtime control request, consumed and removed by the controller (docs/control.md). */
+  action: "serin.dev/action",
+  /** On a Canary: the request's id (any string); without it the id is derived (core/control.ts). */
+  actionId: "serin.dev/action-id",
+  /** On a Canary: why, for status.control and the Event. */
+  actionReason: "serin.dev/action-reason",
+  /** On a Canary: who asked, as the client knows it (informational: the audit log has the real user). */
+  actionBy: "serin.dev/action-by",
 } as const;
 
 /** Flagger's equivalents, honoured too so migrated objects keep their opt-outs. */

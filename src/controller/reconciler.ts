@@ -1,6 +1,7 @@
 // One reconcile of one Canary, in the order its writes happen:
 //   observe -> converge on the recorded status -> decide (pure core) -> record intent (status)
-//   -> act (converge on the new status) -> report (drain the decision log into Events and alerts).
+//   -> act (converge on the new status) -> remove a consumed control request's annotations
+//   -> report (drain the decision log into Events and alerts).
 // Status is written before the world is changed, and the world is only ever made to match status, so a
 // 409 or a crash between two writes repeats work, never undoes it: weights do not move backwards.
 // Returns when to look again; throws only for errors worth a rate-limited retry.
@@ -11,6 +12,7 @@ import { API_VERSION, CANARY_KIND, FINALIZER } from "../api/constants.js";
 import { type EffectiveSpec, ignoredJudgeSettings, withJudgeDefault } from "../api/defaults.js";
 import { MetricTemplateSchema } from "../api/metric-template.js";
 import { formatProblems, validateCanary } from "../api/validate.js";
+import { readRequest } from "../core/control.js";
 import type { Decision } from "../core/decision.js";
 import { currentRun } from "../core/evidence/run.js";
 import { mixtureLogE } from "../core/evidence/sequential.js";
@@ -28,6 +30,7 @@ import { callHooks, hookPayload } from "../webhooks/client.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
 import { type Applier, BlockedError } from "./apply.js";
 import type { ClusterCache } from "./cluster-cache.js";
+import { settleRequest } from "./control-request.js";
 import { Converger } from "./converge.js";
 import { type Answers, decideWithAnswers } from "./deciding.js";
 import { hasFinalizer, revertStep, setFinalizers } from "./finalizer.js";
@@ -233,7 +236,13 @@ export class Reconciler {
     // 2. Decide (pure core), answering what it asks for.
     const key = keyFor(ref);
     const held = this.evidence.get(key);
-    const world = held?.run === runKey(status) ? { ...obs.world, evidence: held.state } : obs.world;
+    // A runtime control request (serin.dev/action annotations): the core consumes it once (status.control).
+    const request = readRequest(canary.metadata, obs.world.target?.revision);
+    const world = {
+      ...obs.world,
+      ...(held?.run === runKey(status) ? { evidence: held.state } : {}),
+      ...(request ? { request } : {}),
+    };
     const decision =
       obstacle === undefined
         ? await decideWithAnswers(canary, ref, spec, status, world, this.answers(ref, spec, obs, signal, now))
@@ -269,7 +278,12 @@ export class Reconciler {
       }
     }
 
-    // 5. Tell people: the decision log in what was just stored.
+    // 5. A request whose outcome is now in status is removed from the Canary (control-request.ts).
+    const removed = await settleRequest(clients, request, recorded, stored ?? raw, (err) =>
+      log.debug({ err: describeError(err) }, "control request annotations not removed yet"),
+    );
+
+    // 6. Tell people: the decision log in what was just stored.
     const told = await reporter.drain(canary, spec, recorded, signal);
 
     this.recordMetrics(ref, recorded);
@@ -286,7 +300,9 @@ export class Reconciler {
     const requeue = obstacle
       ? BLOCKED_REQUEUE_MS
       : (decision?.requeueAfterMs ?? (secretNames.length > 0 ? spec.analysis.intervalMs : undefined));
-    return { requeueAfterMs: told ? requeue : Math.min(requeue ?? REPORT_RETRY_MS, REPORT_RETRY_MS) };
+    return {
+      requeueAfterMs: told && removed ? requeue : Math.min(requeue ?? REPORT_RETRY_MS, REPORT_RETRY_MS),
+    };
   }
 
   /** A second Canary on a Deployment that another already manages is refused, naming the first. */

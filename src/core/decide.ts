@@ -2,15 +2,24 @@
 // Pure and synchronous, so every phase transition is unit-tested without a cluster. The shell
 // (src/controller) observes the world, calls decide(), performs the actions, makes routes and
 // scale match the next status, and writes it. Phases and event texts follow Flagger's.
-import type { CanaryPhase, CanaryStatus, EvidenceState, RunRecord } from "../api/canary.js";
+import type { CanaryPhase, CanaryStatus, ControlRecord, EvidenceState, RunRecord } from "../api/canary.js";
 import { type EffectiveSpec, sequentialJudge } from "../api/defaults.js";
+import { whoAndWhy } from "./control.js";
 import type { CanaryEvent, Decision, EdgeAction } from "./decision.js";
 import { type CheckHistory, type CheckOutcome, judgeCheck } from "./evidence/check.js";
 import { latestState, look } from "./evidence/look.js";
 import { promotionEvidence } from "./evidence/promotion.js";
 import { currentRun, harmSentence, newRun, withCheck, withServed } from "./evidence/run.js";
+import { withRunEnded } from "./history.js";
 import { note, step } from "./status.js";
-import { type GateHook, type ObservedWorld, type Served, type ServedCounts, servedCounts } from "./world.js";
+import {
+  type ControlRequest,
+  type GateHook,
+  type ObservedWorld,
+  type Served,
+  type ServedCounts,
+  servedCounts,
+} from "./world.js";
 
 export interface CanaryRef {
   name: string;
@@ -27,6 +36,8 @@ const IDLE_PHASES: readonly CanaryPhase[] = ["Initialized", "Succeeded", "Failed
 const ANALYSIS_PHASES: readonly CanaryPhase[] = ["Progressing", "WaitingPromotion"];
 /** Phases in which the target serves (or is about to serve) traffic as the canary. */
 const RUN_PHASES: readonly CanaryPhase[] = ["Waiting", "Progressing", "WaitingPromotion", "Promoting"];
+/** Phases a control request can steer: a run that has not passed analysis yet. */
+const STEERABLE_PHASES: readonly CanaryPhase[] = ["Waiting", "Progressing", "WaitingPromotion"];
 
 interface Ctx {
   ref: CanaryRef;
@@ -37,6 +48,8 @@ interface Ctx {
   world: ObservedWorld;
   now: Date;
   id: string;
+  /** a control request approved this step: confirm-rollout / confirm-promotion gates are not asked */
+  approved?: boolean;
 }
 
 function decision(partial: Partial<Decision> & { status: CanaryStatus; reason: string }): Decision {
@@ -98,12 +111,22 @@ export function decide(
   const phase = status.phase ?? "";
 
   if (world.target === undefined) return targetMissing(ctx);
+  // A control request is consumed once: its id in status.control makes a double or stale one a no-op.
+  const request =
+    world.request !== undefined && world.request.id !== status.control?.id ? world.request : undefined;
   if (spec.suspend) {
+    if (request)
+      return ignore(ctx, request, "spec.suspend is true: Serin leaves this Canary alone until it is false");
     const reason = "spec.suspend is true: analysis paused, routes and scale left as they are";
     return decision({ status: note(status, reason, ctx.now), reason });
   }
-  if (phase === "" || phase === "Initializing") return initialize(ctx);
+  if (phase === "" || phase === "Initializing")
+    return request
+      ? ignore(ctx, request, "the Canary is initializing: there is no run to steer")
+      : initialize(ctx);
+  // A request waits (unread) while the primary is restored: it steers a run that holds until then.
   if (world.primary === undefined) return primaryMissing(ctx);
+  if (request) return control(ctx, request);
   if (IDLE_PHASES.includes(phase)) return idle(ctx);
   if (ANALYSIS_PHASES.includes(phase)) return withLooks(ctx, analyse(ctx));
   if (phase === "Promoting") return promoting(ctx);
@@ -220,21 +243,23 @@ function startRun(ctx: Ctx, reason: string, restart: boolean): Decision {
   const { status, world, now } = ctx;
   const target = world.target;
   if (target === undefined) throw new Error("unreachable: target checked by decide()");
+  const next = step(
+    status,
+    {
+      phase: "Progressing",
+      canaryWeight: 0,
+      failedChecks: 0,
+      iterations: 0,
+      lastAppliedSpec: target.revision,
+      trackedConfigs: target.trackedConfigs,
+      run: newRun(target),
+    },
+    reason,
+    now,
+  );
   return decision({
-    status: step(
-      status,
-      {
-        phase: "Progressing",
-        canaryWeight: 0,
-        failedChecks: 0,
-        iterations: 0,
-        lastAppliedSpec: target.revision,
-        trackedConfigs: target.trackedConfigs,
-        run: newRun(target),
-      },
-      reason,
-      now,
-    ),
+    // A run cut short by a newer revision is history too ("Superseded").
+    status: restart ? withRunEnded(status, next, { reason, now, outcome: "Superseded" }) : next,
     reason,
     events: [restart ? warning("RevisionChanged", reason) : normal("Synced", reason)],
     requeueAfterMs: WAIT_REQUEUE_MS,
@@ -246,6 +271,14 @@ function idle(ctx: Ctx): Decision {
   const target = world.target;
   if (target === undefined) throw new Error("unreachable: target checked by decide()");
   if (isNewRevision(status, target.revision)) {
+    if (status.paused && status.phase === "Waiting") {
+      const reason = `${pausedSentence(ctx)}: the rollout of the new revision waits for resume`;
+      return decision({
+        status: note(status, reason, ctx.now),
+        reason,
+        requeueAfterMs: spec.analysis.intervalMs,
+      });
+    }
     const confirm = gate(ctx, "confirm-rollout");
     if (confirm.state === "ask") return askHooks(ctx, ["confirm-rollout"], "asking confirm-rollout webhooks");
     if (confirm.state === "closed") {
@@ -264,7 +297,12 @@ function idle(ctx: Ctx): Decision {
     // The revision that waited for approval was reverted: nothing to roll out any more.
     const reason = `revision reverted while waiting for approval: ${spec.names.primaryWorkload} serves all traffic`;
     return decision({
-      status: step(status, { phase: status.lastPromotedSpec ? "Succeeded" : "Initialized" }, reason, ctx.now),
+      status: step(
+        unpaused(status),
+        { phase: status.lastPromotedSpec ? "Succeeded" : "Initialized" },
+        reason,
+        ctx.now,
+      ),
       reason,
     });
   }
@@ -284,13 +322,15 @@ function rollback(ctx: Ctx, why: string, extra: Partial<CanaryStatus> = {}): Dec
   const { status, now, id } = ctx;
   const harm = harmSentence(extra.run ?? status.run);
   const reason = `Rolling back ${id}: ${why}${harm ? `; ${harm} before the rollback` : ""}`;
+  const next = step(
+    unpaused(status),
+    { ...extra, phase: "Failed", canaryWeight: 0 },
+    `Canary analysis failed: ${why}`,
+    now,
+  );
   return decision({
-    status: step(
-      status,
-      { ...extra, phase: "Failed", canaryWeight: 0 },
-      `Canary analysis failed: ${why}`,
-      now,
-    ),
+    // The run's line in the history goes in the same write as its end (src/core/history.ts).
+    status: withRunEnded(status, next, { reason: why, now }),
     reason,
     actions: postRollout(ctx),
     events: [warning("RolledBack", reason)],
@@ -299,7 +339,7 @@ function rollback(ctx: Ctx, why: string, extra: Partial<CanaryStatus> = {}): Dec
 
 function promote(ctx: Ctx, why: string, extra: Partial<CanaryStatus> = {}): Decision {
   const { status, spec, now, ref } = ctx;
-  const confirm = gate(ctx, "confirm-promotion");
+  const confirm: Gate = ctx.approved ? { state: "open" } : gate(ctx, "confirm-promotion");
   if (confirm.state === "ask")
     return askHooks(ctx, ["confirm-promotion"], "asking confirm-promotion webhooks");
   if (confirm.state === "closed") {
@@ -355,6 +395,8 @@ function analyse(ctx: Ctx): Decision {
   }
   if (spec.skipAnalysis) {
     if (status.phase === "WaitingPromotion" && now.getTime() < analysisDueAt(ctx)) return nextCheck(ctx);
+    if (status.paused) return pausedHold(ctx);
+    if (status.run?.promoteRequested) return promoteByRequest(ctx, status.run.promoteRequested, "");
     return promote(ctx, "spec.skipAnalysis is true");
   }
 
@@ -385,6 +427,8 @@ function analyse(ctx: Ctx): Decision {
   if (!due) return nextCheck(rctx, evidence);
 
   if (firstStep) {
+    // Paused before its first step, the canary gets no traffic until resume.
+    if (status.paused) return pausedHold(ctx);
     const pre = gate(rctx, "pre-rollout");
     if (pre.state === "ask") return askHooks(rctx, ["pre-rollout"], "running pre-rollout webhooks");
     if (pre.state === "closed") return failedCheck(rctx, `pre-rollout webhook failed: ${pre.message}`);
@@ -407,16 +451,16 @@ function analyse(ctx: Ctx): Decision {
   }
   if (manual.state === "open") return rollback(rctx, "a rollback webhook asked for it");
   const served = servedCounts(world.served);
+  const judged = judgeCheck(spec, world.analysis, checkHistory(rctx, run));
+  // A promote request waives the sequential judge's wait for promotion evidence (a person took that
+  // decision), never the thresholds: only a passed check promotes.
+  const requested = run.promoteRequested;
   const outcome: CheckOutcome =
     rollout.state === "closed"
       ? { verdict: "failed", summary: `rollout webhook failed: ${rollout.message}`, metrics: [] }
-      : promotionGate(
-          rctx,
-          judgeCheck(spec, world.analysis, checkHistory(rctx, run)),
-          served,
-          weight,
-          iterations,
-        );
+      : requested && judged.verdict === "passed"
+        ? judged
+        : promotionGate(rctx, judged, served, weight, iterations);
   const checked = withCheck(withServed({ ...run, ...(evidence ? { evidence } : {}) }, served), {
     time: now.toISOString(),
     canaryWeight: weight,
@@ -427,6 +471,8 @@ function analyse(ctx: Ctx): Decision {
   const cctx: Ctx = { ...rctx, status: { ...rctx.status, run: checked } };
   if (outcome.verdict === "failed") return failedCheck(cctx, outcome.summary);
   if (outcome.verdict === "held") return hold(cctx, outcome);
+  if (status.paused) return pausedHold(endHold(cctx), `: ${outcome.summary}`);
+  if (requested) return promoteByRequest(endHold(cctx), requested, `: ${outcome.summary}`);
   return advance(cctx, weight, iterations, `: ${outcome.summary}`);
 }
 
@@ -767,15 +813,240 @@ function finalise(ctx: Ctx): Decision {
   const { spec, status, now, id, ref } = ctx;
   const harm = harmSentence(status.run);
   const reason = `Promotion completed! Scaling down ${spec.targetRef.name}.${ref.namespace}${harm ? `; ${harm}` : ""}`;
+  const next = step(
+    unpaused(status),
+    { phase: "Succeeded", canaryWeight: 0, failedChecks: 0 },
+    `Canary analysis of ${id} completed successfully, promotion finished`,
+    now,
+  );
   return decision({
-    status: step(
-      status,
-      { phase: "Succeeded", canaryWeight: 0, failedChecks: 0 },
-      `Canary analysis of ${id} completed successfully, promotion finished`,
-      now,
-    ),
+    status: withRunEnded(status, next, { reason, now }),
     reason,
     actions: postRollout(ctx),
     events: [normal("Succeeded", reason)],
   });
+}
+
+// ---- Runtime control (docs/control.md) ----
+
+function unpaused(status: CanaryStatus): CanaryStatus {
+  if (status.paused === undefined) return status;
+  const { paused: _p, ...rest } = status;
+  return rest;
+}
+
+/** "Paused by alice: investigating" from the request that paused the run, as status.control keeps it. */
+function pausedSentence(ctx: Ctx): string {
+  const c = ctx.status.control;
+  return `${ctx.id} is paused${c?.action === "pause" ? ` ${whoAndWhy(c)}` : ""}`;
+}
+
+/**
+ * A paused run holds its weight. A passed check is recorded and the next one is an interval later; a
+ * failed check still counts toward the rollback, and the sequential judge may still roll back.
+ */
+function pausedHold(ctx: Ctx, checks?: string): Decision {
+  const { status, spec, now } = ctx;
+  const weight = status.canaryWeight ?? 0;
+  const reason = `Halt advancement at weight ${weight}: ${pausedSentence(ctx)}${checks ?? ""}; resume to continue`;
+  const phase = status.phase === "WaitingPromotion" ? "WaitingPromotion" : "Progressing";
+  return decision({
+    status: checks === undefined ? note(status, reason, now) : step(status, { phase }, reason, now),
+    reason,
+    requeueAfterMs: lookingAt(ctx)
+      ? Math.min(spec.analysis.intervalMs, spec.analysis.judge.lookIntervalMs)
+      : spec.analysis.intervalMs,
+  });
+}
+
+function controlRecord(ctx: Ctx, req: ControlRequest, result: string): ControlRecord {
+  return {
+    id: req.id,
+    action: req.action,
+    ...(req.by !== undefined ? { by: req.by } : {}),
+    ...(req.reason !== undefined ? { reason: req.reason } : {}),
+    at: ctx.now.toISOString(),
+    result,
+  };
+}
+
+/** The decision with the request recorded as consumed, and its own Event in place of the usual ones. */
+function consumed(ctx: Ctx, req: ControlRequest, d: Decision, event: CanaryEvent, result = "done"): Decision {
+  return {
+    ...d,
+    status: { ...d.status, control: controlRecord(ctx, req, result) },
+    events: [event],
+    requeueAfterMs: d.requeueAfterMs ?? WAIT_REQUEUE_MS,
+  };
+}
+
+/** A request that cannot apply here: recorded (so it is not read again) and told, nothing else changes. */
+function ignore(ctx: Ctx, req: ControlRequest, why: string): Decision {
+  const reason = `${req.action} request ${whoAndWhy(req)} ignored: ${why}`;
+  return decision({
+    status: { ...ctx.status, control: controlRecord(ctx, req, `ignored: ${why}`) },
+    reason,
+    events: [warning("RequestIgnored", reason)],
+    requeueAfterMs: WAIT_REQUEUE_MS,
+  });
+}
+
+function control(ctx: Ctx, req: ControlRequest): Decision {
+  switch (req.action) {
+    case "abort":
+      return abortRequest(ctx, req);
+    case "promote":
+      return promoteRequest(ctx, req);
+    case "retry":
+      return retryRequest(ctx, req);
+    case "pause":
+      return pauseRequest(ctx, req);
+    case "resume":
+      return resumeRequest(ctx, req);
+    default:
+      return ignore(ctx, req, `unknown action "${req.action}": use promote, abort, retry, pause or resume`);
+  }
+}
+
+/** Why a request that steers a run does nothing in this phase. */
+function noRun(ctx: Ctx): string {
+  const phase = ctx.status.phase ?? "";
+  if (phase === "Promoting" || phase === "Finalising")
+    return `the run passed analysis and ${ctx.spec.names.primaryWorkload} is being promoted (phase ${phase})`;
+  return `no run in progress (phase ${phase})`;
+}
+
+function abortRequest(ctx: Ctx, req: ControlRequest): Decision {
+  const { status, world } = ctx;
+  const target = world.target;
+  if (target === undefined) throw new Error("unreachable: target checked by decide()");
+  if (!STEERABLE_PHASES.includes(status.phase ?? "")) return ignore(ctx, req, noRun(ctx));
+  // Aborted while waiting for approval: the revision is rejected (not new any more) until retried.
+  const extra: Partial<CanaryStatus> =
+    status.phase === "Waiting"
+      ? { lastAppliedSpec: target.revision, trackedConfigs: target.trackedConfigs, run: newRun(target) }
+      : {};
+  const d = rollback(ctx, `aborted ${whoAndWhy(req)}`, extra);
+  return consumed(ctx, req, d, warning("Aborted", d.reason));
+}
+
+/** Blue/green switches all traffic to the tested canary while the primary rolls out (as advance()). */
+const promotionExtra = (spec: EffectiveSpec): Partial<CanaryStatus> =>
+  spec.analysis.strategy === "blue-green" ? { canaryWeight: 100 } : {};
+
+function promoteRequest(ctx: Ctx, req: ControlRequest): Decision {
+  const { status, spec, world, ref } = ctx;
+  const target = world.target;
+  if (target === undefined) throw new Error("unreachable: target checked by decide()");
+  const phase = status.phase ?? "";
+  if (phase === "Waiting") {
+    if (!isNewRevision(status, target.revision)) return ignore(ctx, req, "nothing waits for approval");
+    // Opens the confirm-rollout gate once: the run itself is analysed as any other.
+    const d = startRun(
+      ctx,
+      `Rollout of ${ctx.id} approved ${whoAndWhy(req)}: scaling up ${spec.targetRef.name}.${ref.namespace}`,
+      false,
+    );
+    return consumed(ctx, req, d, normal("RolloutApproved", d.reason));
+  }
+  if (!ANALYSIS_PHASES.includes(phase)) return ignore(ctx, req, noRun(ctx));
+  const last = status.run?.checks?.at(-1);
+  const lastPassed =
+    spec.skipAnalysis || (last?.verdict === "passed" && status.run?.revision === status.lastAppliedSpec);
+  // Waiting for promotion approval after a passed check: approve now (the confirm-promotion gate opens once).
+  if (phase === "WaitingPromotion" && lastPassed && !status.paused) {
+    const d = promote(
+      endHold({ ...ctx, approved: true }),
+      `Promotion of ${ctx.id} approved ${whoAndWhy(req)}`,
+      promotionExtra(spec),
+    );
+    return consumed(ctx, req, d, normal("PromotedByRequest", d.reason));
+  }
+  // Otherwise the next check that passes promotes, skipping the remaining steps.
+  const run: RunRecord =
+    status.run !== undefined && status.run.revision === status.lastAppliedSpec
+      ? status.run
+      : { revision: status.lastAppliedSpec ?? target.revision };
+  const promoteRequested = {
+    id: req.id,
+    ...(req.by !== undefined ? { by: req.by } : {}),
+    ...(req.reason !== undefined ? { reason: req.reason } : {}),
+    at: ctx.now.toISOString(),
+  };
+  const when = status.paused ? "the first check that passes after resume" : "the next check that passes";
+  const pending = `promotes at ${when}, skipping the remaining steps`;
+  const reason = `Promotion of ${ctx.id} requested ${whoAndWhy(req)}: ${pending}`;
+  const d = decision({
+    status: note({ ...status, run: { ...run, promoteRequested } }, reason, ctx.now),
+    reason,
+  });
+  return consumed(ctx, req, d, normal("PromotionRequested", reason), `pending: ${pending}`);
+}
+
+/** A promote request met a passed check: promote now, whatever steps remain (gates approved by it). */
+function promoteByRequest(
+  ctx: Ctx,
+  req: NonNullable<RunRecord["promoteRequested"]>,
+  checks: string,
+): Decision {
+  const weight = ctx.status.canaryWeight ?? 0;
+  const d = promote(
+    { ...ctx, approved: true },
+    `Promoting ${ctx.id} on request ${whoAndWhy(req)}, skipping the remaining steps${checks ? `: check at weight ${weight} passed${checks}` : ""}`,
+    promotionExtra(ctx.spec),
+  );
+  const control = ctx.status.control;
+  const status =
+    control?.id === req.id && control.action === "promote"
+      ? { ...d.status, control: { ...control, result: "done" } }
+      : d.status;
+  return { ...d, status, events: [normal("PromotedByRequest", d.reason)] };
+}
+
+function retryRequest(ctx: Ctx, req: ControlRequest): Decision {
+  const { status, spec, world, ref } = ctx;
+  const target = world.target;
+  if (target === undefined) throw new Error("unreachable: target checked by decide()");
+  if (status.phase !== "Failed")
+    return ignore(ctx, req, `only a failed run can be retried (phase ${status.phase ?? ""})`);
+  if (target.revision !== status.lastAppliedSpec)
+    return ignore(
+      ctx,
+      req,
+      isNewRevision(status, target.revision)
+        ? "the target runs a new revision: its run starts on its own"
+        : "the target runs the promoted revision again: there is nothing to retry",
+    );
+  if (target.revision === status.lastPromotedSpec)
+    return ignore(ctx, req, `${spec.names.primaryWorkload} already runs this revision`);
+  // The same revision (lastAppliedSpec), analysed again from weight 0; the pod template is not touched.
+  const d = startRun(
+    ctx,
+    `Retrying the analysis of ${ctx.id} ${whoAndWhy(req)}: scaling up ${spec.targetRef.name}.${ref.namespace}`,
+    false,
+  );
+  return consumed(ctx, req, d, normal("Retried", d.reason));
+}
+
+function pauseRequest(ctx: Ctx, req: ControlRequest): Decision {
+  const { status, now } = ctx;
+  if (!STEERABLE_PHASES.includes(status.phase ?? "")) return ignore(ctx, req, noRun(ctx));
+  if (status.paused) return ignore(ctx, req, "already paused");
+  const weight = status.canaryWeight ?? 0;
+  const reason = `Paused ${ctx.id} at weight ${weight} ${whoAndWhy(req)}: checks go on and failures still roll back, the weight holds until resume`;
+  const d = decision({ status: note({ ...status, paused: true }, reason, now), reason });
+  return consumed(ctx, req, d, normal("Paused", reason));
+}
+
+function resumeRequest(ctx: Ctx, req: ControlRequest): Decision {
+  const { status, spec, now } = ctx;
+  if (!status.paused) return ignore(ctx, req, "not paused");
+  const phase = status.phase ?? "";
+  const reason = `Resumed ${ctx.id} at weight ${status.canaryWeight ?? 0} ${whoAndWhy(req)}: the run continues, the next check an interval (${spec.analysis.intervalMs / 1000}s) from now`;
+  // Stamped: the next check is an interval after resume, on what the canary serves from now.
+  const next = STEERABLE_PHASES.includes(phase)
+    ? step(unpaused(status), { phase: phase as CanaryPhase }, reason, now)
+    : note(unpaused(status), reason, now);
+  const d = decision({ status: next, reason });
+  return consumed(ctx, req, d, normal("Resumed", reason));
 }

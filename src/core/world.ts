@@ -87,6 +87,15 @@ export interface HookResult {
   message: string;
 }
 
+/** A runtime control request read from the Canary's serin.dev/action* annotations (core/control.ts). */
+export interface ControlRequest {
+  /** as written: promote, abort, retry, pause, resume (anything else is ignored with a reason) */
+  action: string;
+  id: string;
+  reason?: string;
+  by?: string;
+}
+
 export interface ObservedWorld {
   now: Date;
   /** the user's Deployment (the canary); undefined when it does not exist */
@@ -101,4 +110,6 @@ export interface ObservedWorld {
   served?: ServedCounts | ServedUnavailable;
   /** the judge's state after its latest look, when the shell holds one newer than status (looks are not written) */
   evidence?: EvidenceState;
+  /** a control request on the Canary; consumed once (its id lands in status.control) */
+  request?: ControlRequest;
 }

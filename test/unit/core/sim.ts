@@ -13,6 +13,7 @@ import { canarySpecProblems } from "../../../src/api/validate.js";
 import { type CanaryRef, decide } from "../../../src/core/decide.js";
 import type { Decision } from "../../../src/core/decision.js";
 import type {
+  ControlRequest,
   GateHook,
   HookResult,
   MetricResult,
@@ -159,6 +160,11 @@ export class Sim {
    * as `world.evidence` while the run (applied revision and traffic start) is the same. Off by default.
    */
   holdEvidence = false;
+  /**
+   * A control request on the Canary (serin.dev/action annotations), handed to the core as
+   * `world.request`; removed like the shell removes it, once status.control carries its id.
+   */
+  request: ControlRequest | undefined;
   private heldEvidence: { run: string; state: EvidenceState } | undefined;
 
   constructor(
@@ -194,6 +200,7 @@ export class Sim {
       target: structuredClone(this.target),
       primary: structuredClone(this.primary),
       ...(held ? { evidence: structuredClone(held.state) } : {}),
+      ...(this.request ? { request: structuredClone(this.request) } : {}),
     });
     const status = deepFreeze(structuredClone(this.status));
     let d = decide(REF, this.spec, status, observed);
@@ -227,10 +234,19 @@ export class Sim {
     // on the last promoted revision otherwise (converge.ts).
     if (d.status.phase && this.primary === undefined) this.primary = structuredClone(this.createdPrimary);
     this.status = structuredClone(d.status);
+    if (this.request !== undefined && this.status.control?.id === this.request.id) this.request = undefined;
     if (d.evidence) this.heldEvidence = { run: runKey(d.status), state: structuredClone(d.evidence) };
     this.log.push({ at: this.clock, decision: d, analysed });
     return d;
   }
+
+  /** Writes a control request (as `kubectl serin <action>` would, with a fresh id) and ticks once. */
+  ask(action: string, over: Partial<ControlRequest> = {}): Decision {
+    this.requests += 1;
+    this.request = { action, id: `req-${this.requests}`, by: "alice", reason: "testing", ...over };
+    return this.tick();
+  }
+  private requests = 0;
 
   /** Waits as the shell would (requeueAfterMs of the last decision, else `fallbackMs`) and ticks. */
   next(fallbackMs = 0): Decision {

@@ -1,0 +1,129 @@
+// The CLI's only contact with the cluster: the user's kubeconfig and context, reading and watching Canaries.
+// Thin on purpose; everything shown is computed by the pure renderers from what this returns.
+import { CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
+import { type Canary, CanarySchema } from "../api/canary.js";
+import { CANARY_PLURAL, GROUP, VERSION } from "../api/constants.js";
+import { type Attempt, CliError } from "./errors.js";
+
+export interface Session {
+  config: KubeConfig;
+  api: CustomObjectsApi;
+  context: string;
+  server: string;
+  /** -n, else the context's namespace, else "default" */
+  namespace: string;
+}
+
+export interface SessionOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+/** The user's kubeconfig ($KUBECONFIG, ~/.kube/config, or in-cluster), optionally another context. */
+export function openSession(o: SessionOptions): Session {
+  const config = new KubeConfig();
+  try {
+    if (o.kubeconfig) config.loadFromFile(o.kubeconfig);
+    else config.loadFromDefault();
+  } catch (err) {
+    throw new CliError(
+      `cannot read the kubeconfig${o.kubeconfig ? ` ${o.kubeconfig}` : ""}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (o.context !== undefined) {
+    if (config.getContextObject(o.context) === null)
+      throw new CliError(
+        `context ${o.context} not found in the kubeconfig (contexts: ${
+          config
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ") || "none"
+        })`,
+      );
+    config.setCurrentContext(o.context);
+  }
+  const context = config.getCurrentContext();
+  const server = config.getCurrentCluster()?.server;
+  if (server === undefined) throw new CliError(`the kubeconfig's context "${context}" names no cluster`);
+  return {
+    config,
+    api: config.makeApiClient(CustomObjectsApi),
+    context,
+    server,
+    namespace: o.namespace ?? config.getContextObject(context)?.namespace ?? "default",
+  };
+}
+
+export function attempt(s: Session, verb: string, namespace: string | undefined, name?: string): Attempt {
+  return {
+    verb,
+    server: s.server,
+    context: s.context,
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(name !== undefined ? { name } : {}),
+  };
+}
+
+/**
+ * A Canary as the API returned it. Validated when it parses; a Canary written by a newer controller (fields
+ * this CLI does not know) is shown from what it has rather than refused.
+ */
+export function asCanary(obj: unknown): Canary {
+  const parsed = CanarySchema.safeParse(obj);
+  if (parsed.success) return parsed.data;
+  if (typeof obj === "object" && obj !== null && "metadata" in obj && "spec" in obj) return obj as Canary;
+  throw new CliError("the API server returned something that is not a Canary");
+}
+
+const base = { group: GROUP, version: VERSION, plural: CANARY_PLURAL };
+
+export async function getCanary(s: Session, namespace: string, name: string): Promise<Canary> {
+  return asCanary(await s.api.getNamespacedCustomObject({ ...base, namespace, name }));
+}
+
+export async function listCanaries(s: Session, namespace: string | undefined): Promise<Canary[]> {
+  const list: unknown =
+    namespace === undefined
+      ? await s.api.listClusterCustomObject(base)
+      : await s.api.listNamespacedCustomObject({ ...base, namespace });
+  const items =
+    typeof list === "object" && list !== null && "items" in list && Array.isArray(list.items)
+      ? list.items
+      : [];
+  return items.map(asCanary);
+}
+
+export type WatchEvent = { type: "ADDED" | "MODIFIED" | "DELETED"; canary: Canary };
+
+/**
+ * Watches Canaries (one by name, or all of a namespace or the cluster) until `done` is called with the
+ * watch's end: undefined when the server closed it (watches time out; the caller watches again), or the error.
+ */
+export async function watchCanaries(
+  s: Session,
+  namespace: string | undefined,
+  name: string | undefined,
+  onEvent: (e: WatchEvent) => void,
+  done: (err: unknown) => void,
+): Promise<AbortController> {
+  const path =
+    namespace === undefined
+      ? `/apis/${GROUP}/${VERSION}/${CANARY_PLURAL}`
+      : `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${CANARY_PLURAL}`;
+  const query: Record<string, string> = name !== undefined ? { fieldSelector: `metadata.name=${name}` } : {};
+  return new Watch(s.config).watch(
+    path,
+    query,
+    (type: string, obj: unknown) => {
+      if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") {
+        try {
+          onEvent({ type, canary: asCanary(obj) });
+        } catch {
+          // not a Canary (a BOOKMARK or a Status): nothing to draw
+        }
+      }
+    },
+    (err: unknown) => done(err ?? undefined),
+  );
+}

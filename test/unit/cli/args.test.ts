@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { parseArgs, USAGE, UsageError } from "../../../src/cli/args.js";
+
+const run = (...argv: string[]) => {
+  const parsed = parseArgs(argv);
+  if (parsed.kind !== "run") throw new Error("expected a command");
+  return parsed.options;
+};
+
+describe("parseArgs", () => {
+  it("reads commands, names and kubectl's flags in every spelling", () => {
+    expect(run("get")).toEqual({ command: "get", allNamespaces: false, output: "text", watch: false });
+    expect(run("get", "catalog", "-n", "shop", "-w", "-o", "json")).toEqual({
+      command: "get",
+      name: "catalog",
+      namespace: "shop",
+      allNamespaces: false,
+      output: "json",
+      watch: true,
+    });
+    expect(
+      run("--namespace=shop", "explain", "catalog", "--context", "kind", "--kubeconfig=/k"),
+    ).toMatchObject({
+      command: "explain",
+      name: "catalog",
+      namespace: "shop",
+      context: "kind",
+      kubeconfig: "/k",
+    });
+    expect(run("history", "catalog", "-nshop", "-ojson")).toMatchObject({
+      namespace: "shop",
+      output: "json",
+    });
+    expect(run("get", "-A")).toMatchObject({ allNamespaces: true });
+    expect(run("get", "--all-namespaces", "--watch")).toMatchObject({ allNamespaces: true, watch: true });
+  });
+
+  it("prints help for nothing, help, -h", () => {
+    for (const argv of [[], ["help"], ["-h"], ["get", "--help"]])
+      expect(parseArgs(argv)).toEqual({ kind: "help", text: USAGE });
+    expect(USAGE).toContain("get [NAME]");
+    expect(USAGE).toContain("Exit codes: 0 ok, 1 error");
+  });
+
+  it.each([
+    [["frobnicate"], 'unknown command "frobnicate"'],
+    [["explain"], "explain needs a Canary name"],
+    [["history"], "history needs a Canary name"],
+    [["get", "a", "b"], 'unexpected argument "b"'],
+    [["get", "a", "-A"], "cannot be used with --all-namespaces"],
+    [["explain", "a", "-w"], "--watch is for get"],
+    [["history", "a", "-A"], "cannot be used with --all-namespaces"],
+    [["get", "-o", "yaml"], "--output must be text or json"],
+    [["get", "-n"], "flag -n needs a value"],
+    [["get", "--context="], "flag --context needs a value"],
+    [["get", "--frob"], "unknown flag --frob"],
+    [["promote", "a"], "promote: not available in this version of kubectl serin yet"],
+    [["replay", "a"], "replay: not available"],
+  ])("refuses %j with a usage error", (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(UsageError);
+    expect(() => parseArgs(argv)).toThrow(message);
+  });
+});
