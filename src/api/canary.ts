@@ -429,7 +429,7 @@ export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 export const CONTROL_ACTIONS = ["promote", "abort", "retry", "pause", "resume"] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
-/** The last control request the controller consumed, and what came of it (src/core/decide.ts control). */
+/** The last control request the controller consumed, and what came of it (src/core/control-step.ts). */
 export const ControlRecordSchema = z.strictObject({
   id: z.string().describe("serin.dev/action-id, or derived from the action and the target revision"),
   action: z.string().describe("promote, abort, retry, pause or resume, as requested"),

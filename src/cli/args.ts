@@ -1,6 +1,8 @@
 // Command-line parsing of `kubectl serin`: argv in, a command or a usage error out (exit code 2). Pure.
+import type { ControlAction } from "../api/canary.js";
+import { parseDuration } from "../api/duration.js";
 
-/** Read-only commands; the runtime controls (promote, abort, retry, pause, resume) come with issue 9 item 1. */
+/** The read-only commands, then the runtime controls (docs/control.md), which write a request and wait. */
 export const COMMANDS = {
   get: { usage: "get [NAME] [-w|--watch] [-A]", summary: "phase, weight, last check, next step and harm" },
   explain: { usage: "explain NAME", summary: "every decision of the current or last run, with its numbers" },
@@ -8,25 +10,33 @@ export const COMMANDS = {
     usage: "history NAME",
     summary: "past runs: revision, outcome, duration, requests served and failed",
   },
-  // ---- runtime controls: reserved, not implemented yet (issue 9 item 1; another change adds them) ----
-  // promote: { usage: "promote NAME", summary: "approve a waiting gate, or skip the remaining steps" },
-  // abort:   { usage: "abort NAME [--reason TEXT]", summary: "roll back now" },
-  // retry:   { usage: "retry NAME", summary: "re-run the analysis of a failed revision" },
-  // pause:   { usage: "pause NAME", summary: "hold the weight where it is" },
-  // resume:  { usage: "resume NAME", summary: "continue a paused run" },
+  promote: {
+    usage: "promote NAME [--reason TEXT]",
+    summary: "open a waiting gate, or promote at the next passed check",
+  },
+  abort: { usage: "abort NAME [--reason TEXT]", summary: "roll back now" },
+  retry: { usage: "retry NAME [--reason TEXT]", summary: "analyse a failed revision again" },
+  pause: { usage: "pause NAME [--reason TEXT]", summary: "hold the weight where it is" },
+  resume: { usage: "resume NAME [--reason TEXT]", summary: "continue a paused run" },
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 
-/** Commands the issue plans that this build does not have yet: a clear message, not "unknown command". */
-export const PLANNED_COMMANDS = [
+/** The commands that write a control request (the annotation serin.dev/action takes the command's name). */
+export const CONTROL_COMMANDS = [
   "promote",
   "abort",
   "retry",
   "pause",
   "resume",
-  "dashboard",
-  "replay",
-] as const;
+] as const satisfies readonly ControlAction[];
+export const isControlCommand = (c: CommandName): c is ControlAction =>
+  (CONTROL_COMMANDS as readonly string[]).includes(c);
+
+/** How long a control command waits for the controller's answer unless --wait says otherwise. */
+export const DEFAULT_WAIT_MS = 30_000;
+
+/** Commands the issue plans that this build does not have yet: a clear message, not "unknown command". */
+export const PLANNED_COMMANDS = ["dashboard", "replay"] as const;
 
 export interface Options {
   command: CommandName;
@@ -37,6 +47,10 @@ export interface Options {
   context?: string;
   output: "text" | "json";
   watch: boolean;
+  /** control commands: --reason */
+  reason?: string;
+  /** control commands: how long to wait for status.control to answer (0: do not wait) */
+  waitMs?: number;
 }
 
 export type Parsed = { kind: "run"; options: Options } | { kind: "help"; text: string };
@@ -58,26 +72,34 @@ Flags:
   -n, --namespace NS      namespace (default: the context's namespace, else "default")
   -A, --all-namespaces    get: Canaries in every namespace
   -w, --watch             get: redraw on every change until interrupted
+      --reason TEXT       control commands: why (status.control, the Event; cut at 256 characters)
+      --wait DURATION     control commands: how long to wait for the controller's answer
+                          (default 30s; 0: write the request and do not wait)
   -o, --output FORMAT     text (default) or json
       --kubeconfig PATH   kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
       --context NAME      kubeconfig context (default: the current context)
   -h, --help              this help
 
-Exit codes: 0 ok, 1 error (not found, forbidden, API server unreachable), 2 usage.
+Exit codes: 0 ok (a control request done or pending), 1 error (not found, forbidden, API server
+unreachable; a control request ignored, or not answered within --wait), 2 usage.
 `;
 
-const VALUE_FLAGS: Record<string, "namespace" | "kubeconfig" | "context" | "output"> = {
+type ValueFlag = "namespace" | "kubeconfig" | "context" | "output" | "reason" | "wait";
+
+const VALUE_FLAGS: Record<string, ValueFlag> = {
   "-n": "namespace",
   "--namespace": "namespace",
   "--kubeconfig": "kubeconfig",
   "--context": "context",
   "-o": "output",
   "--output": "output",
+  "--reason": "reason",
+  "--wait": "wait",
 };
 
 export function parseArgs(argv: readonly string[]): Parsed {
   const positional: string[] = [];
-  const values: Partial<Record<"namespace" | "kubeconfig" | "context" | "output", string>> = {};
+  const values: Partial<Record<ValueFlag, string>> = {};
   let allNamespaces = false;
   let watch = false;
   for (let i = 0; i < argv.length; i++) {
@@ -124,6 +146,18 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const output = values.output ?? "text";
   if (output !== "text" && output !== "json")
     throw new UsageError(`--output must be text or json, not "${output}"`);
+  const control = isControlCommand(cmd);
+  for (const flag of ["reason", "wait"] as const)
+    if (values[flag] !== undefined && !control)
+      throw new UsageError(`--${flag} is for promote, abort, retry, pause and resume, not ${cmd}`);
+  let waitMs: number | undefined;
+  if (control) {
+    try {
+      waitMs = values.wait === undefined ? DEFAULT_WAIT_MS : parseDuration(values.wait);
+    } catch (err) {
+      throw new UsageError(`--wait: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   return {
     kind: "run",
     options: {
@@ -135,6 +169,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
       ...(values.context !== undefined ? { context: values.context } : {}),
       output,
       watch,
+      ...(values.reason !== undefined ? { reason: values.reason } : {}),
+      ...(waitMs !== undefined ? { waitMs } : {}),
     },
   };
 }

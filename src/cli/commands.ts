@@ -1,6 +1,8 @@
 // Runs one parsed command: reads what it needs through kube.ts, renders it with the pure renderers, and
 // returns the exit code (0 ok, 1 error). Errors are said in words (errors.ts), never as a stack trace.
-import type { Options } from "./args.js";
+// The control commands (promote, abort, retry, pause, resume) write a request and wait: control.ts.
+import { isControlCommand, type Options } from "./args.js";
+import { runControl } from "./control.js";
 import { explainError } from "./errors.js";
 import { style } from "./format.js";
 import type { Io } from "./io.js";
@@ -15,6 +17,8 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export async function runCommand(s: Session, o: Options, io: Io): Promise<number> {
   if (o.command === "get" && o.watch) return watchGet(s, o, io);
+  if (isControlCommand(o.command) && o.name !== undefined)
+    return runControl(s, { ...o, name: o.name }, o.command, io);
   const namespace = o.allNamespaces ? undefined : s.namespace;
   const verb = o.command === "get" && o.name === undefined ? "list" : "get";
   try {
@@ -49,6 +53,9 @@ export async function runCommand(s: Session, o: Options, io: Io): Promise<number
         io.out(o.output === "json" ? json(view) : renderHistory(view, now, st));
         return 0;
       }
+      default:
+        // the control commands returned above
+        throw new Error(`unexpected command ${o.command}`);
     }
   } catch (err) {
     io.err(`error: ${explainError(err, attempt(s, verb, namespace, o.name))}\n`);

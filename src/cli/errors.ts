@@ -1,9 +1,9 @@
-// What went wrong, said so a person can act on it: a missing Canary, a missing permission, an unreachable
-// API server. Pure: an error and what was being done in, a message out (always exit code 1).
+// What went wrong, said so a person can act on it: a missing Canary, a missing permission (to read, or to
+// patch a control request), an unreachable API server. Pure: an error and what was being done in, a message out (always exit code 1).
 import { describeError, statusCode } from "../kube/client.js";
 
 export interface Attempt {
-  /** the API verb: get, list, watch */
+  /** the API verb: get, list, watch, patch */
   verb: string;
   namespace?: string;
   name?: string;
@@ -56,6 +56,10 @@ export function explainError(err: unknown, a: Attempt): string {
     if (a.name !== undefined && a.namespace !== undefined)
       return `canary ${a.name} not found in namespace ${a.namespace}`;
     return `the API server at ${a.server} does not serve ${RESOURCE}: are Serin's CRDs installed (kubectl apply -f crds/)?`;
+  }
+  if (code === 403 && a.verb === "patch") {
+    // a control request: say which Role to ask for (docs/control.md, "Who may steer")
+    return `forbidden: context ${a.context} may not patch ${RESOURCE}${a.name !== undefined ? ` "${a.name}"` : ""}${where(a)} (RBAC): steering a rollout needs "patch" on ${RESOURCE}; ask for a Role like canary-operator in docs/control.md (verbs get, list, watch, patch); the API server said: ${describeError(err)}`;
   }
   if (code === 403) {
     const target = a.name !== undefined ? `${RESOURCE} "${a.name}"` : RESOURCE;

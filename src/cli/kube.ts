@@ -1,6 +1,13 @@
-// The CLI's only contact with the cluster: the user's kubeconfig and context, reading and watching Canaries.
+// The CLI's only contact with the cluster: the user's kubeconfig and context, reading and watching Canaries,
+// and the one write: a control request's annotations.
 // Thin on purpose; everything shown is computed by the pure renderers from what this returns.
-import { CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
+import {
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+} from "@kubernetes/client-node";
 import { type Canary, CanarySchema } from "../api/canary.js";
 import { CANARY_PLURAL, GROUP, VERSION } from "../api/constants.js";
 import { type Attempt, CliError } from "./errors.js";
@@ -12,6 +19,8 @@ export interface Session {
   server: string;
   /** -n, else the context's namespace, else "default" */
   namespace: string;
+  /** the context's user entry in the kubeconfig, for serin.dev/action-by (informational) */
+  user?: string;
 }
 
 export interface SessionOptions {
@@ -45,6 +54,7 @@ export function openSession(o: SessionOptions): Session {
   }
   const context = config.getCurrentContext();
   const server = config.getCurrentCluster()?.server;
+  const user = config.getContextObject(context)?.user;
   if (server === undefined) throw new CliError(`the kubeconfig's context "${context}" names no cluster`);
   return {
     config,
@@ -52,6 +62,7 @@ export function openSession(o: SessionOptions): Session {
     context,
     server,
     namespace: o.namespace ?? config.getContextObject(context)?.namespace ?? "default",
+    ...(user ? { user } : {}),
   };
 }
 
@@ -92,6 +103,21 @@ export async function listCanaries(s: Session, namespace: string | undefined): P
       ? list.items
       : [];
   return items.map(asCanary);
+}
+
+/** Applies a JSON merge patch to a Canary (the CLI's only write: a control request's annotations). */
+export async function patchCanary(
+  s: Session,
+  namespace: string,
+  name: string,
+  body: object,
+): Promise<Canary> {
+  return asCanary(
+    await s.api.patchNamespacedCustomObject(
+      { ...base, namespace, name, body, fieldManager: "kubectl-serin" },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    ),
+  );
 }
 
 export type WatchEvent = { type: "ADDED" | "MODIFIED" | "DELETED"; canary: Canary };

@@ -1,6 +1,6 @@
 // Runtime control requests (docs/control.md): a user writes serin.dev/action (and optionally -id,
 // -reason, -by) on the Canary; the controller reads it here, the core decides what it means
-// (decide.ts control) and records it in status.control; the shell then removes the annotations.
+// (control-step.ts) and records it in status.control; the shell then removes the annotations.
 // Pure: no clients.
 import { ANNOTATIONS } from "../api/constants.js";
 import type { ControlRequest } from "./world.js";

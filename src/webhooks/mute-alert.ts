@@ -7,7 +7,7 @@ import type { CanaryEvent } from "../core/decision.js";
 
 export type ApprovalGate = "confirm-rollout" | "confirm-promotion" | "confirm-traffic-increase";
 
-/** The decision events that report a closed approval gate (see core/decide.ts), by gate. */
+/** The decision events that report a closed approval gate (core/decide.ts, core/transitions.ts), by gate. */
 const GATE_OF_EVENT: Readonly<Record<string, ApprovalGate>> = {
   Waiting: "confirm-rollout",
   WaitingPromotion: "confirm-promotion",

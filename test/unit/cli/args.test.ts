@@ -35,11 +35,33 @@ describe("parseArgs", () => {
     expect(run("get", "--all-namespaces", "--watch")).toMatchObject({ allNamespaces: true, watch: true });
   });
 
+  it("reads the control commands: --reason, --wait (default 30s, 0: do not wait)", () => {
+    for (const command of ["promote", "abort", "retry", "pause", "resume"])
+      expect(run(command, "catalog")).toEqual({
+        command,
+        name: "catalog",
+        allNamespaces: false,
+        output: "text",
+        watch: false,
+        waitMs: 30_000,
+      });
+    expect(
+      run("abort", "catalog", "--reason", "5xx on checkout", "--wait", "2m", "-n", "shop"),
+    ).toMatchObject({ reason: "5xx on checkout", waitMs: 120_000, namespace: "shop" });
+    expect(run("pause", "catalog", "--reason=drill", "--wait=0", "-ojson")).toMatchObject({
+      reason: "drill",
+      waitMs: 0,
+      output: "json",
+    });
+    expect(USAGE).toContain("abort NAME [--reason TEXT]");
+    expect(USAGE).toContain("--wait DURATION");
+  });
+
   it("prints help for nothing, help, -h", () => {
     for (const argv of [[], ["help"], ["-h"], ["get", "--help"]])
       expect(parseArgs(argv)).toEqual({ kind: "help", text: USAGE });
     expect(USAGE).toContain("get [NAME]");
-    expect(USAGE).toContain("Exit codes: 0 ok, 1 error");
+    expect(USAGE).toContain("Exit codes: 0 ok (a control request done or pending), 1 error");
   });
 
   it.each([
@@ -54,8 +76,16 @@ describe("parseArgs", () => {
     [["get", "-n"], "flag -n needs a value"],
     [["get", "--context="], "flag --context needs a value"],
     [["get", "--frob"], "unknown flag --frob"],
-    [["promote", "a"], "promote: not available in this version of kubectl serin yet"],
+    [["dashboard"], "dashboard: not available in this version of kubectl serin yet"],
     [["replay", "a"], "replay: not available"],
+    [["promote"], "promote needs a Canary name"],
+    [["abort", "a", "-A"], "cannot be used with --all-namespaces"],
+    [["pause", "a", "-w"], "--watch is for get"],
+    [["get", "a", "--reason", "x"], "--reason is for promote, abort, retry, pause and resume, not get"],
+    [["explain", "a", "--wait", "5s"], "--wait is for promote"],
+    [["abort", "a", "--wait", "5"], '--wait: duration "5" has no unit'],
+    [["abort", "a", "--wait", "soon"], "--wait: invalid duration"],
+    [["abort", "a", "--reason"], "flag --reason needs a value"],
   ])("refuses %j with a usage error", (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);
