@@ -20,9 +20,13 @@ describe("fault matrix: kube-apiserver and Prometheus outages", () => {
     // The real kube-controller-manager may take over a minute after an API server restart to report the
     // canary's pods available again (its ReplicaSet syncs fail "read version is not as new as written"
     // until its informers catch up): the catalog's 60 s progress deadline would judge KCM, not Serin.
+    // The mesh lags as well: istiod's own watches come back after client-go's reflector backoff (up to
+    // 30 s), and until the sidecars route the new weight the canary has no traffic and its checks see no
+    // values. Six failed checks (a minute) let the test judge Serin's resumption, not istiod's backoff.
     const c = await cases.open({
       name: "apiserver",
       maxWeight: 40,
+      threshold: 6,
       spec: { progressDeadlineSeconds: 180 },
     });
     await c.waitInitialized();
