@@ -3,7 +3,7 @@
 // (src/controller) observes the world, calls decide(), performs the actions, makes routes and
 // scale match the next status, and writes it. Phases and event texts follow Flagger's.
 import type { CanaryPhase, CanaryStatus, EvidenceState, RunRecord } from "../api/canary.js";
-import { type EffectiveSpec, sequentialJudge } from "../api/defaults.js";
+import { type EffectiveSpec, latencyThresholdMs, sequentialJudge } from "../api/defaults.js";
 import type { CanaryEvent, Decision, EdgeAction } from "./decision.js";
 import { type CheckHistory, type CheckOutcome, judgeCheck } from "./evidence/check.js";
 import { latestState, look } from "./evidence/look.js";
@@ -407,16 +407,11 @@ function analyse(ctx: Ctx): Decision {
   }
   if (manual.state === "open") return rollback(rctx, "a rollback webhook asked for it");
   const served = servedCounts(world.served);
+  const history = checkHistory(rctx, run);
   const outcome: CheckOutcome =
     rollout.state === "closed"
       ? { verdict: "failed", summary: `rollout webhook failed: ${rollout.message}`, metrics: [] }
-      : promotionGate(
-          rctx,
-          judgeCheck(spec, world.analysis, checkHistory(rctx, run)),
-          served,
-          weight,
-          iterations,
-        );
+      : promotionGate(rctx, judgeCheck(spec, world.analysis, history), history, served, weight, iterations);
   const checked = withCheck(withServed({ ...run, ...(evidence ? { evidence } : {}) }, served), {
     time: now.toISOString(),
     canaryWeight: weight,
@@ -433,24 +428,25 @@ function analyse(ctx: Ctx): Decision {
 function nextCheck(ctx: Ctx, evidence?: EvidenceState): Decision {
   const dueAt = analysisDueAt(ctx);
   const untilDue = Math.max(0, dueAt - ctx.now.getTime());
+  // withLooks() brings the wake-up forward to the next look while the judge watches the run.
   return decision({
     status: ctx.status,
     reason: `next check of ${ctx.id} at ${new Date(dueAt).toISOString()}`,
-    requeueAfterMs: lookingAt(ctx) ? Math.min(untilDue, ctx.spec.analysis.judge.lookIntervalMs) : untilDue,
+    requeueAfterMs: untilDue,
     ...(evidence ? { evidence } : {}),
   });
 }
 
 /** While the sequential judge watches a run, nothing waits longer than its look interval. */
 function withLooks(ctx: Ctx, d: Decision): Decision {
-  if (!ANALYSIS_PHASES.includes(d.status.phase ?? "") || !sequentialJudge(ctx.spec)) return d;
-  if (d.status.run?.trafficSince === undefined || d.requeueAfterMs === undefined) return d;
+  if (!ANALYSIS_PHASES.includes(d.status.phase ?? "") || !watched(ctx.spec, d.status)) return d;
+  if (d.requeueAfterMs === undefined) return d;
   return { ...d, requeueAfterMs: Math.min(d.requeueAfterMs, ctx.spec.analysis.judge.lookIntervalMs) };
 }
 
 /** The sequential judge looks at this run: it is on and the canary has had a step with traffic. */
-function lookingAt(ctx: Ctx): boolean {
-  return sequentialJudge(ctx.spec) && ctx.status.run?.trafficSince !== undefined;
+function watched(spec: EffectiveSpec, status: CanaryStatus): boolean {
+  return sequentialJudge(spec) && status.run?.trafficSince !== undefined;
 }
 
 type Seen =
@@ -463,7 +459,7 @@ type Seen =
 function lookAt(ctx: Ctx, checkDue: boolean): Seen {
   const { spec, status, world, now } = ctx;
   const run = status.run;
-  if (!lookingAt(ctx) || run?.trafficSince === undefined) return { kind: "quiet" };
+  if (!watched(spec, status) || run?.trafficSince === undefined) return { kind: "quiet" };
   const state = latestState(run, world.evidence);
   if (world.served === undefined) {
     const lookDue =
@@ -474,18 +470,12 @@ function lookAt(ctx: Ctx, checkDue: boolean): Seen {
   }
   const served = servedCounts(world.served);
   if (served === undefined) return state ? { kind: "looked", state } : { kind: "quiet" };
-  const latencyTest = spec.analysis.metrics.some(
-    (m) =>
-      m.source.kind === "builtin" &&
-      m.source.builtin === "request-duration" &&
-      m.thresholdRange.max !== undefined,
-  );
   const result = look(
     state,
     served,
     spec.analysis.judge.falseAlarmRate,
     new Date(run.trafficSince),
-    latencyTest,
+    latencyThresholdMs(spec) !== undefined,
   );
   if (result.regression === undefined) return { kind: "looked", state: result.state };
   return {
@@ -530,6 +520,7 @@ function promotesNext(spec: EffectiveSpec, weight: number, iterations: number): 
 function promotionGate(
   ctx: Ctx,
   outcome: CheckOutcome,
+  history: CheckHistory,
   served: ServedCounts | undefined,
   weight: number,
   iterations: number,
@@ -546,7 +537,7 @@ function promotionGate(
   );
   if (evidence.ok)
     return evidence.summary ? { ...outcome, summary: `${outcome.summary}; ${evidence.summary}` } : outcome;
-  if (run && checkHistory(ctx, run).evidenceDeadlinePassed)
+  if (history.evidenceDeadlinePassed)
     return {
       ...outcome,
       summary: `${outcome.summary}; ${evidence.summary}, promoting on the thresholds after progressDeadlineSeconds ${spec.progressDeadlineSeconds}s`,
@@ -612,9 +603,7 @@ function hold(ctx: Ctx, outcome: CheckOutcome): Decision {
             : normal("WaitingForEvidence", reason),
         ]
       : [],
-    requeueAfterMs: lookingAt(ctx)
-      ? Math.min(spec.analysis.intervalMs, spec.analysis.judge.lookIntervalMs)
-      : spec.analysis.intervalMs,
+    requeueAfterMs: spec.analysis.intervalMs,
   });
 }
 
