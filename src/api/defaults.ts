@@ -224,6 +224,13 @@ export function ignoredJudgeSettings(spec: EffectiveSpec): string | undefined {
   return `analysis.judge.${set.join(", ")} ${set.length > 1 ? "have" : "has"} no effect: this controller's --judge is threshold and analysis.judge.mode is unset; set mode: sequential to use them`;
 }
 
+/** The built-in request-duration check's ceiling (ms): what makes a request slow, if the spec has one. */
+export function latencyThresholdMs(spec: EffectiveSpec): number | undefined {
+  return spec.analysis.metrics.find(
+    (m) => m.source.kind === "builtin" && m.source.builtin === "request-duration",
+  )?.thresholdRange.max;
+}
+
 /** True when the sequential judge decides this Canary's runs. */
 export const sequentialJudge = (spec: EffectiveSpec): boolean => spec.analysis.judge.mode === "sequential";
 

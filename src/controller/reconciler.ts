@@ -9,7 +9,12 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary, CanaryStatus, EvidenceState, JudgeMode, RunRecord } from "../api/canary.js";
 import { API_VERSION, CANARY_KIND, FINALIZER } from "../api/constants.js";
-import { type EffectiveSpec, ignoredJudgeSettings, withJudgeDefault } from "../api/defaults.js";
+import {
+  type EffectiveSpec,
+  ignoredJudgeSettings,
+  latencyThresholdMs,
+  withJudgeDefault,
+} from "../api/defaults.js";
 import { MetricTemplateSchema } from "../api/metric-template.js";
 import { formatProblems, validateCanary } from "../api/validate.js";
 import { readRequest } from "../core/control.js";
@@ -370,9 +375,7 @@ export class Reconciler {
     const since = run?.trafficSince ? new Date(run.trafficSince) : undefined;
     if (since === undefined || Number.isNaN(since.getTime()))
       return { at: now, error: "the run has no traffic yet" };
-    const latency = spec.analysis.metrics.find(
-      (m) => m.source.kind === "builtin" && m.source.builtin === "request-duration",
-    )?.thresholdRange.max;
+    const latency = latencyThresholdMs(spec);
     const answer = await readServed(
       this.prometheusFor(spec),
       {

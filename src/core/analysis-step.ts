@@ -1,7 +1,7 @@
 // One step of a run under analysis (Progressing, WaitingPromotion): the looks of the sequential judge,
 // the check and its outcome (advance, hold, failed check), and the promotion gate on evidence.
-import type { EvidenceState, RunRecord } from "../api/canary.js";
-import { type EffectiveSpec, sequentialJudge } from "../api/defaults.js";
+import type { CanaryStatus, EvidenceState, RunRecord } from "../api/canary.js";
+import { type EffectiveSpec, latencyThresholdMs, sequentialJudge } from "../api/defaults.js";
 import {
   ANALYSIS_PHASES,
   analysisDueAt,
@@ -105,7 +105,8 @@ export function analyse(ctx: Ctx): Decision {
   }
   if (manual.state === "open") return rollback(rctx, "a rollback webhook asked for it");
   const served = servedCounts(world.served);
-  const judged = judgeCheck(spec, world.analysis, checkHistory(rctx, run));
+  const history = checkHistory(rctx, run);
+  const judged = judgeCheck(spec, world.analysis, history);
   // A promote request waives the sequential judge's wait for promotion evidence (a person took that
   // decision), never the thresholds: only a passed check promotes.
   const requested = run.promoteRequested;
@@ -114,7 +115,7 @@ export function analyse(ctx: Ctx): Decision {
       ? { verdict: "failed", summary: `rollout webhook failed: ${rollout.message}`, metrics: [] }
       : requested && judged.verdict === "passed"
         ? judged
-        : promotionGate(rctx, judged, served, weight, iterations);
+        : promotionGate(rctx, judged, history, served, weight, iterations);
   const checked = withCheck(withServed({ ...run, ...(evidence ? { evidence } : {}) }, served), {
     time: now.toISOString(),
     canaryWeight: weight,
@@ -133,24 +134,25 @@ export function analyse(ctx: Ctx): Decision {
 function nextCheck(ctx: Ctx, evidence?: EvidenceState): Decision {
   const dueAt = analysisDueAt(ctx);
   const untilDue = Math.max(0, dueAt - ctx.now.getTime());
+  // withLooks() brings the wake-up forward to the next look while the judge watches the run.
   return decision({
     status: ctx.status,
     reason: `next check of ${ctx.id} at ${new Date(dueAt).toISOString()}`,
-    requeueAfterMs: lookingAt(ctx) ? Math.min(untilDue, ctx.spec.analysis.judge.lookIntervalMs) : untilDue,
+    requeueAfterMs: untilDue,
     ...(evidence ? { evidence } : {}),
   });
 }
 
 /** While the sequential judge watches a run, nothing waits longer than its look interval. */
 export function withLooks(ctx: Ctx, d: Decision): Decision {
-  if (!ANALYSIS_PHASES.includes(d.status.phase ?? "") || !sequentialJudge(ctx.spec)) return d;
-  if (d.status.run?.trafficSince === undefined || d.requeueAfterMs === undefined) return d;
+  if (!ANALYSIS_PHASES.includes(d.status.phase ?? "") || !watched(ctx.spec, d.status)) return d;
+  if (d.requeueAfterMs === undefined) return d;
   return { ...d, requeueAfterMs: Math.min(d.requeueAfterMs, ctx.spec.analysis.judge.lookIntervalMs) };
 }
 
 /** The sequential judge looks at this run: it is on and the canary has had a step with traffic. */
-function lookingAt(ctx: Ctx): boolean {
-  return sequentialJudge(ctx.spec) && ctx.status.run?.trafficSince !== undefined;
+function watched(spec: EffectiveSpec, status: CanaryStatus): boolean {
+  return sequentialJudge(spec) && status.run?.trafficSince !== undefined;
 }
 
 type Seen =
@@ -163,7 +165,7 @@ type Seen =
 function lookAt(ctx: Ctx, checkDue: boolean): Seen {
   const { spec, status, world, now } = ctx;
   const run = status.run;
-  if (!lookingAt(ctx) || run?.trafficSince === undefined) return { kind: "quiet" };
+  if (!watched(spec, status) || run?.trafficSince === undefined) return { kind: "quiet" };
   const state = latestState(run, world.evidence);
   if (world.served === undefined) {
     const lookDue =
@@ -174,18 +176,12 @@ function lookAt(ctx: Ctx, checkDue: boolean): Seen {
   }
   const served = servedCounts(world.served);
   if (served === undefined) return state ? { kind: "looked", state } : { kind: "quiet" };
-  const latencyTest = spec.analysis.metrics.some(
-    (m) =>
-      m.source.kind === "builtin" &&
-      m.source.builtin === "request-duration" &&
-      m.thresholdRange.max !== undefined,
-  );
   const result = look(
     state,
     served,
     spec.analysis.judge.falseAlarmRate,
     new Date(run.trafficSince),
-    latencyTest,
+    latencyThresholdMs(spec) !== undefined,
   );
   if (result.regression === undefined) return { kind: "looked", state: result.state };
   return {
@@ -230,6 +226,7 @@ function promotesNext(spec: EffectiveSpec, weight: number, iterations: number): 
 function promotionGate(
   ctx: Ctx,
   outcome: CheckOutcome,
+  history: CheckHistory,
   served: ServedCounts | undefined,
   weight: number,
   iterations: number,
@@ -246,7 +243,7 @@ function promotionGate(
   );
   if (evidence.ok)
     return evidence.summary ? { ...outcome, summary: `${outcome.summary}; ${evidence.summary}` } : outcome;
-  if (run && checkHistory(ctx, run).evidenceDeadlinePassed)
+  if (history.evidenceDeadlinePassed)
     return {
       ...outcome,
       summary: `${outcome.summary}; ${evidence.summary}, promoting on the thresholds after progressDeadlineSeconds ${spec.progressDeadlineSeconds}s`,
@@ -312,9 +309,7 @@ function hold(ctx: Ctx, outcome: CheckOutcome): Decision {
             : normal("WaitingForEvidence", reason),
         ]
       : [],
-    requeueAfterMs: lookingAt(ctx)
-      ? Math.min(spec.analysis.intervalMs, spec.analysis.judge.lookIntervalMs)
-      : spec.analysis.intervalMs,
+    requeueAfterMs: spec.analysis.intervalMs,
   });
 }
 
@@ -419,9 +414,7 @@ function pausedHold(ctx: Ctx, checks?: string): Decision {
   return decision({
     status: checks === undefined ? note(status, reason, now) : step(status, { phase }, reason, now),
     reason,
-    requeueAfterMs: lookingAt(ctx)
-      ? Math.min(spec.analysis.intervalMs, spec.analysis.judge.lookIntervalMs)
-      : spec.analysis.intervalMs,
+    requeueAfterMs: spec.analysis.intervalMs,
   });
 }
 

@@ -6,7 +6,7 @@ export interface CheckVerdict {
   summary: string;
 }
 
-function formatValue(value: number, unit: MetricResult["unit"]): string {
+export function formatValue(value: number, unit: MetricResult["unit"]): string {
   if (unit === "%") return `${value.toFixed(2)}%`;
   if (unit === "ms") return `${Number.isInteger(value) ? value : value.toFixed(1)}ms`;
   return Number.isInteger(value) ? String(value) : value.toPrecision(6).replace(/\.?0+$/, "");

@@ -395,13 +395,15 @@ describe.concurrent("how Serin judges a release (docs/judge.md)", () => {
     expect(promotedBy.join("\n")).not.toMatch(/not yet enough to show|after progressDeadlineSeconds/);
   });
 
-  it("sequential judge: at ~1 request/s the run waits for evidence, then promotes", async () => {
+  it("sequential judge: at ~2 requests/s the run waits for evidence, then promotes", async () => {
     const ns = k.createNamespace("judge-low");
     applyCatalogWith(ns, (y) =>
       sequential(replaceOnce(y, "stepWeight: 10", "stepWeight: 50"), { minRequests: 20 }),
     );
     await k.waitForPhase(ns, NAME, ["Initialized"], 60_000);
-    const traffic = webappTraffic(inject("meshProxyUrl"), ns, 1);
+    // 2 requests/s: ~10 canary requests per 10 s check holds for evidence, while the last check (taken
+    // once the promotion evidence has waited its deadline) reads a minute of ~60, never under minRequests.
+    const traffic = webappTraffic(inject("meshProxyUrl"), ns, 2);
     const samples: Sample[] = [];
     let phase = "";
     try {

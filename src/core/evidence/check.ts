@@ -7,7 +7,7 @@ import {
   noDataPolicy,
   sequentialJudge,
 } from "../../api/defaults.js";
-import { judgeMetric } from "../checks.js";
+import { formatValue, judgeMetric } from "../checks.js";
 import type { MetricResult } from "../world.js";
 import { formatCount } from "./format.js";
 
@@ -24,19 +24,13 @@ export interface CheckOutcome {
   metrics: MetricCheck[];
 }
 
-function formatValue(value: number | undefined, unit: MetricResult["unit"]): string {
-  if (value === undefined) return "-";
-  if (unit === "%") return `${value.toFixed(2)}%`;
-  if (unit === "ms") return `${Number.isInteger(value) ? value : value.toFixed(1)}ms`;
-  return String(value);
-}
-
 /** "(primary 99.95%; 212 vs 1,904 requests over 37s)" for built-in checks; "" for the others. */
 export function context(r: MetricResult): string {
   if (r.canaryRequests === undefined) return "";
   const counts = `${formatCount(r.canaryRequests)} vs ${formatCount(r.primaryRequests ?? 0)} requests`;
   const window = r.window ? ` over ${r.window}` : "";
-  return ` (primary ${formatValue(r.primaryValue, r.unit)}; ${counts}${window})`;
+  const primary = r.primaryValue === undefined ? "-" : formatValue(r.primaryValue, r.unit);
+  return ` (primary ${primary}; ${counts}${window})`;
 }
 
 const inRange = (value: number, range: MetricResult["thresholdRange"]): boolean =>
