@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-exec npx tsx scripts/demo.ts
+exec npx tsx scripts/demo.ts "$@"

@@ -1,15 +1,13 @@
-// One step of a run under analysis (Progressing, WaitingPromotion): the looks of the sequential judge,
-// the check and its outcome (advance, hold, failed check), and the promotion gate on evidence.
-import type { CanaryStatus, EvidenceState, RunRecord } from "../api/canary.js";
-import { type EffectiveSpec, latencyThresholdMs, sequentialJudge } from "../api/defaults.js";
+// One step of a run under analysis (Progressing, WaitingPromotion): readiness, the first step, a due check
+// and its outcome (advance, hold, failed check), a paused run and a promote request. The sequential judge's
+// looks and promotion gate are in judge-step.ts.
+import type { EvidenceState, RunRecord } from "../api/canary.js";
 import {
-  ANALYSIS_PHASES,
   analysisDueAt,
   askHooks,
   type Ctx,
   decision,
   gate,
-  MIN_INCIDENT_HOLD_MS,
   normal,
   pausedSentence,
   WAIT_REQUEUE_MS,
@@ -17,36 +15,23 @@ import {
 } from "./context.js";
 import { whoAndWhy } from "./control.js";
 import type { Decision } from "./decision.js";
-import { type CheckHistory, type CheckOutcome, judgeCheck } from "./evidence/check.js";
-import { latestState, look } from "./evidence/look.js";
-import { promotionEvidence } from "./evidence/promotion.js";
+import { type CheckOutcome, judgeCheck } from "./evidence/check.js";
 import { currentRun, withCheck, withServed } from "./evidence/run.js";
+import { checkHistory, lookAt, promotionGate } from "./judge-step.js";
 import { note, step } from "./status.js";
 import { promote, promotionExtra, rollback, startRun } from "./transitions.js";
-import { type GateHook, type Served, type ServedCounts, servedCounts } from "./world.js";
+import { type GateHook, servedCounts } from "./world.js";
 
 export function analyse(ctx: Ctx): Decision {
   const { spec, status, world, now, id } = ctx;
   const target = world.target;
-  const primary = world.primary;
-  if (target === undefined || primary === undefined) throw new Error("unreachable: checked by decide()");
+  if (target === undefined || world.primary === undefined)
+    throw new Error("unreachable: checked by decide()");
   if (target.revision !== status.lastAppliedSpec) {
     return startRun(ctx, `New revision detected! Restarting analysis for ${id}`, true);
   }
-  if (!target.readiness.ready) {
-    if (target.readiness.deadlineExceeded) {
-      return rollback(
-        ctx,
-        `canary deployment ${spec.targetRef.name} not ready within progressDeadlineSeconds ${spec.progressDeadlineSeconds}s: ${target.readiness.message}`,
-      );
-    }
-    const reason = `waiting for canary ${spec.targetRef.name} rollout: ${target.readiness.message}`;
-    return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
-  }
-  if (!primary.readiness.ready) {
-    const reason = `Halt advancement: ${spec.names.primaryWorkload} not ready: ${primary.readiness.message}`;
-    return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
-  }
+  const waiting = notReady(ctx);
+  if (waiting) return waiting;
   if (spec.skipAnalysis) {
     if (status.phase === "WaitingPromotion" && now.getTime() < analysisDueAt(ctx)) return nextCheck(ctx);
     if (status.paused) return pausedHold(ctx);
@@ -63,13 +48,12 @@ export function analyse(ctx: Ctx): Decision {
   // Every window of this run starts when the revision first gets traffic, never earlier.
   const run = currentRun(status, target, now);
   const rctx: Ctx = run === status.run ? ctx : { ...ctx, status: { ...status, run } };
-  const dueAt = analysisDueAt(ctx);
   // The first step sends traffic to a canary that has had none: there is nothing to measure yet, so it
   // goes as soon as the canary is ready (Flagger waits a whole interval here). Later steps wait, and so
   // does a retry of the first one (a failed pre-rollout hook is retried an interval later, not at once).
   // Waiting for promotion approval asks again once per interval, never in a loop on our own writes.
   const paced = !firstStep || (status.failedChecks ?? 0) > 0 || status.phase === "WaitingPromotion";
-  const due = !paced || now.getTime() >= dueAt;
+  const due = !paced || now.getTime() >= analysisDueAt(ctx);
 
   // The sequential judge looks between checks too, while the canary has traffic.
   const seen = firstStep ? ({ kind: "quiet" } as const) : lookAt(rctx, due);
@@ -79,17 +63,52 @@ export function analyse(ctx: Ctx): Decision {
   if (seen.kind === "regression") return rollback(rctx, seen.reason, { run: seen.run });
   const evidence = seen.kind === "looked" ? seen.state : undefined;
   if (!due) return nextCheck(rctx, evidence);
+  if (firstStep) return firstTraffic(rctx, weight, iterations);
+  return check(rctx, run, weight, iterations, evidence);
+}
 
-  if (firstStep) {
-    // Paused before its first step, the canary gets no traffic until resume.
-    if (status.paused) return pausedHold(ctx);
-    const pre = gate(rctx, "pre-rollout");
-    if (pre.state === "ask") return askHooks(rctx, ["pre-rollout"], "running pre-rollout webhooks");
-    if (pre.state === "closed") return failedCheck(rctx, `pre-rollout webhook failed: ${pre.message}`);
-    return advance(rctx, weight, iterations, "");
+/** Canary or primary still rolling out: wait (or roll back a canary past its progress deadline). */
+function notReady(ctx: Ctx): Decision | undefined {
+  const { spec, status, world, now } = ctx;
+  const target = world.target;
+  if (target !== undefined && !target.readiness.ready) {
+    if (target.readiness.deadlineExceeded) {
+      return rollback(
+        ctx,
+        `canary deployment ${spec.targetRef.name} not ready within progressDeadlineSeconds ${spec.progressDeadlineSeconds}s: ${target.readiness.message}`,
+      );
+    }
+    const reason = `waiting for canary ${spec.targetRef.name} rollout: ${target.readiness.message}`;
+    return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
   }
-  const manual = gate(rctx, "rollback");
-  const rollout = gate(rctx, "rollout");
+  if (world.primary !== undefined && !world.primary.readiness.ready) {
+    const reason = `Halt advancement: ${spec.names.primaryWorkload} not ready: ${world.primary.readiness.message}`;
+    return decision({ status: note(status, reason, now), reason, requeueAfterMs: WAIT_REQUEUE_MS });
+  }
+  return undefined;
+}
+
+/** The run's first step: nothing to measure yet, only the pre-rollout hooks (and a pause) stand before it. */
+function firstTraffic(ctx: Ctx, weight: number, iterations: number): Decision {
+  // Paused before its first step, the canary gets no traffic until resume.
+  if (ctx.status.paused) return pausedHold(ctx);
+  const pre = gate(ctx, "pre-rollout");
+  if (pre.state === "ask") return askHooks(ctx, ["pre-rollout"], "running pre-rollout webhooks");
+  if (pre.state === "closed") return failedCheck(ctx, `pre-rollout webhook failed: ${pre.message}`);
+  return advance(ctx, weight, iterations, "");
+}
+
+/** A check that is due: the rollback and rollout hooks, the metrics and the judge, then its outcome. */
+function check(
+  ctx: Ctx,
+  run: RunRecord,
+  weight: number,
+  iterations: number,
+  evidence: EvidenceState | undefined,
+): Decision {
+  const { spec, status, world, now } = ctx;
+  const manual = gate(ctx, "rollback");
+  const rollout = gate(ctx, "rollout");
   const ask: GateHook[] = [
     ...(manual.state === "ask" ? ["rollback" as const] : []),
     ...(rollout.state === "ask" ? ["rollout" as const] : []),
@@ -103,9 +122,9 @@ export function analyse(ctx: Ctx): Decision {
       needsServed: world.served === undefined,
     });
   }
-  if (manual.state === "open") return rollback(rctx, "a rollback webhook asked for it");
+  if (manual.state === "open") return rollback(ctx, "a rollback webhook asked for it");
   const served = servedCounts(world.served);
-  const history = checkHistory(rctx, run);
+  const history = checkHistory(ctx, run);
   const judged = judgeCheck(spec, world.analysis, history);
   // A promote request waives the sequential judge's wait for promotion evidence (a person took that
   // decision), never the thresholds: only a passed check promotes.
@@ -115,7 +134,7 @@ export function analyse(ctx: Ctx): Decision {
       ? { verdict: "failed", summary: `rollout webhook failed: ${rollout.message}`, metrics: [] }
       : requested && judged.verdict === "passed"
         ? judged
-        : promotionGate(rctx, judged, history, served, weight, iterations);
+        : promotionGate(ctx, judged, history, served, weight, iterations);
   const checked = withCheck(withServed({ ...run, ...(evidence ? { evidence } : {}) }, served), {
     time: now.toISOString(),
     canaryWeight: weight,
@@ -123,7 +142,7 @@ export function analyse(ctx: Ctx): Decision {
     ...(outcome.hold ? { hold: outcome.hold } : {}),
     metrics: outcome.metrics,
   });
-  const cctx: Ctx = { ...rctx, status: { ...rctx.status, run: checked } };
+  const cctx: Ctx = { ...ctx, status: { ...ctx.status, run: checked } };
   if (outcome.verdict === "failed") return failedCheck(cctx, outcome.summary);
   if (outcome.verdict === "held") return hold(cctx, outcome);
   if (status.paused) return pausedHold(endHold(cctx), `: ${outcome.summary}`);
@@ -141,125 +160,6 @@ function nextCheck(ctx: Ctx, evidence?: EvidenceState): Decision {
     requeueAfterMs: untilDue,
     ...(evidence ? { evidence } : {}),
   });
-}
-
-/** While the sequential judge watches a run, nothing waits longer than its look interval. */
-export function withLooks(ctx: Ctx, d: Decision): Decision {
-  if (!ANALYSIS_PHASES.includes(d.status.phase ?? "") || !watched(ctx.spec, d.status)) return d;
-  if (d.requeueAfterMs === undefined) return d;
-  return { ...d, requeueAfterMs: Math.min(d.requeueAfterMs, ctx.spec.analysis.judge.lookIntervalMs) };
-}
-
-/** The sequential judge looks at this run: it is on and the canary has had a step with traffic. */
-function watched(spec: EffectiveSpec, status: CanaryStatus): boolean {
-  return sequentialJudge(spec) && status.run?.trafficSince !== undefined;
-}
-
-type Seen =
-  | { kind: "quiet" }
-  | { kind: "ask" }
-  | { kind: "looked"; state: EvidenceState }
-  | { kind: "regression"; reason: string; run: RunRecord };
-
-/** One look of the sequential judge, when it is on and a look is due (at every check, and between). */
-function lookAt(ctx: Ctx, checkDue: boolean): Seen {
-  const { spec, status, world, now } = ctx;
-  const run = status.run;
-  if (!watched(spec, status) || run?.trafficSince === undefined) return { kind: "quiet" };
-  const state = latestState(run, world.evidence);
-  if (world.served === undefined) {
-    const lookDue =
-      checkDue ||
-      state === undefined ||
-      now.getTime() - Date.parse(state.asOf) >= spec.analysis.judge.lookIntervalMs;
-    return lookDue ? { kind: "ask" } : state ? { kind: "looked", state } : { kind: "quiet" };
-  }
-  const served = servedCounts(world.served);
-  if (served === undefined) return state ? { kind: "looked", state } : { kind: "quiet" };
-  const result = look(
-    state,
-    served,
-    spec.analysis.judge.falseAlarmRate,
-    new Date(run.trafficSince),
-    latencyThresholdMs(spec) !== undefined,
-  );
-  if (result.regression === undefined) return { kind: "looked", state: result.state };
-  return {
-    kind: "regression",
-    reason: result.regression,
-    run: withServed({ ...run, evidence: result.state }, served),
-  };
-}
-
-/** What a check needs to know of the run: how long it has waited for evidence, when an incident was. */
-function checkHistory(ctx: Ctx, run: RunRecord): CheckHistory {
-  const now = ctx.now.getTime();
-  const deadline = ctx.spec.progressDeadlineSeconds * 1000;
-  const passed = (time: string | undefined, limit: number) => {
-    const t = time ? Date.parse(time) : Number.NaN;
-    return !Number.isNaN(t) && now - t > limit;
-  };
-  const incident = run.lastIncidentAt ? Date.parse(run.lastIncidentAt) : Number.NaN;
-  return {
-    now,
-    evidenceDeadlinePassed: passed(run.holdingSince, deadline),
-    // Incidents outlast rollouts: a short progress deadline must not turn one into the canary's fault.
-    incidentDeadlinePassed: passed(run.incidentSince, Math.max(deadline, MIN_INCIDENT_HOLD_MS)),
-    ...(Number.isNaN(incident) ? {} : { lastIncidentAt: incident }),
-  };
-}
-
-/** Would advancing from here promote (no further weight, or the last iteration)? */
-function promotesNext(spec: EffectiveSpec, weight: number, iterations: number): boolean {
-  const a = spec.analysis;
-  // advance() promotes once every iteration is done, from the check after the last one.
-  return a.strategy === "canary"
-    ? a.canaryWeights.find((w) => w > weight) === undefined
-    : iterations >= a.iterations;
-}
-
-/**
- * Under the sequential judge a passed check that would promote also needs evidence that the canary is
- * within the thresholds over its whole run (promotion.ts); until then the run holds at its last step,
- * for at most progressDeadlineSeconds, after which the thresholds decide alone.
- */
-function promotionGate(
-  ctx: Ctx,
-  outcome: CheckOutcome,
-  history: CheckHistory,
-  served: ServedCounts | undefined,
-  weight: number,
-  iterations: number,
-): CheckOutcome {
-  const { spec } = ctx;
-  if (outcome.verdict !== "passed" || !sequentialJudge(spec) || !promotesNext(spec, weight, iterations))
-    return outcome;
-  const run = ctx.status.run;
-  const evidence = promotionEvidence(
-    spec,
-    served ? countsAfter(served.canary, run?.promotionCountsFrom) : undefined,
-    spec.analysis.judge.falsePromotionRate,
-    served?.slowerThanMs,
-  );
-  if (evidence.ok)
-    return evidence.summary ? { ...outcome, summary: `${outcome.summary}; ${evidence.summary}` } : outcome;
-  if (history.evidenceDeadlinePassed)
-    return {
-      ...outcome,
-      summary: `${outcome.summary}; ${evidence.summary}, promoting on the thresholds after progressDeadlineSeconds ${spec.progressDeadlineSeconds}s`,
-    };
-  return { verdict: "held", hold: "promotion", summary: evidence.summary, metrics: outcome.metrics };
-}
-
-/** What the canary served after `from` (counts only grow; a lower reading is nothing new). */
-function countsAfter(now: Served, from: Served | undefined): Served {
-  if (from === undefined) return now;
-  const after = (a: number, b: number) => Math.max(0, a - b);
-  return {
-    requests: after(now.requests, from.requests),
-    errors: after(now.errors, from.errors),
-    ...(now.slow !== undefined ? { slow: after(now.slow, from.slow ?? 0) } : {}),
-  };
 }
 
 /**

@@ -6,7 +6,7 @@
 // target or primary); a run's steps are in analysis-step.ts, transitions.ts and control-step.ts.
 import type { CanaryPhase, CanaryStatus } from "../api/canary.js";
 import type { EffectiveSpec } from "../api/defaults.js";
-import { analyse, withLooks } from "./analysis-step.js";
+import { analyse } from "./analysis-step.js";
 import {
   ANALYSIS_PHASES,
   askHooks,
@@ -23,6 +23,7 @@ import {
 } from "./context.js";
 import { control, ignore } from "./control-step.js";
 import type { Decision } from "./decision.js";
+import { withLooks } from "./judge-step.js";
 import { note, step } from "./status.js";
 import { finalise, promoting, rollback, startRun } from "./transitions.js";
 import type { ObservedWorld } from "./world.js";
