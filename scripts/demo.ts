@@ -157,7 +157,7 @@ async function lookingGlass(
   chmodSync(join(bin, "kubectl-serin"), 0o755);
   const dashboard = spawn(
     process.execPath,
-    [cli, "dashboard", "-A", "--port", "0", "--kubeconfig", kubeconfig],
+    [cli, "dashboard", "-A", "--port", "0", "--no-open", "--kubeconfig", kubeconfig],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
@@ -175,7 +175,8 @@ async function lookingGlass(
     });
     dashboard.on("exit", (code) => reject(new Error(`the dashboard exited (${code}): ${out}`)));
   });
-  const kubectl = `PATH=${bin}:$PATH ${kubectlPath()} --kubeconfig ${kubeconfig}`;
+  // kubectl passes no flag before a plugin's name on to it: the kubeconfig goes by environment.
+  const kubectl = `PATH=${bin}:$PATH KUBECONFIG=${kubeconfig} ${kubectlPath()}`;
   const help = [
     `   dashboard:  ${url}`,
     `   watch:      ${kubectl} serin get catalog-release -n shop --watch`,

@@ -7,6 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 need_apt=()
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v openssl >/dev/null || need_apt+=(openssl)
+# the dashboard's browser test (test/e2e/dashboard.test.ts) drives Debian's chromium
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [[ ${#need_apt[@]} -gt 0 ]]; then
   echo "setup: installing ${need_apt[*]} from Debian"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"

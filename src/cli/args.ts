@@ -18,6 +18,14 @@ export const COMMANDS = {
   retry: { usage: "retry NAME [--reason TEXT]", summary: "analyse a failed revision again" },
   pause: { usage: "pause NAME [--reason TEXT]", summary: "hold the weight where it is" },
   resume: { usage: "resume NAME [--reason TEXT]", summary: "continue a paused run" },
+  replay: {
+    usage: "replay NAME [--run K] [--set PATH=VALUE]...",
+    summary: "re-decide a past run on its recorded metrics, with an edited analysis (docs/replay.md)",
+  },
+  dashboard: {
+    usage: "dashboard [-A] [--port N]",
+    summary: "a live web page on 127.0.0.1, with your credentials (docs/cli.md)",
+  },
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 
@@ -36,7 +44,10 @@ export const isControlCommand = (c: CommandName): c is ControlAction =>
 export const DEFAULT_WAIT_MS = 30_000;
 
 /** Commands the issue plans that this build does not have yet: a clear message, not "unknown command". */
-export const PLANNED_COMMANDS = ["dashboard", "replay"] as const;
+export const PLANNED_COMMANDS: readonly string[] = [];
+
+/** The dashboard's port unless --port says otherwise (0: any free port). */
+export const DEFAULT_DASHBOARD_PORT = 7070;
 
 export interface Options {
   command: CommandName;
@@ -51,6 +62,15 @@ export interface Options {
   reason?: string;
   /** control commands: how long to wait for status.control to answer (0: do not wait) */
   waitMs?: number;
+  /** replay: the history entry's number, or the run under way; --set edits; the Prometheus to ask */
+  run?: number | "current";
+  set?: string[];
+  prometheus?: string;
+  /** dashboard: where to listen (default 127.0.0.1, DEFAULT_DASHBOARD_PORT) and whether to open a browser */
+  address?: string;
+  port?: number;
+  allowRemote?: boolean;
+  open?: boolean;
 }
 
 export type Parsed = { kind: "run"; options: Options } | { kind: "help"; text: string };
@@ -76,6 +96,13 @@ Flags:
       --wait DURATION     control commands: how long to wait for the controller's answer
                           (default 30s; 0: write the request and do not wait)
   -o, --output FORMAT     text (default) or json
+      --address ADDR      dashboard: listen address (default 127.0.0.1; others need --allow-remote)
+      --port N            dashboard: port (default 7070; 0: any free port)
+      --allow-remote      dashboard: allow a non-loopback --address (it acts with your credentials)
+      --no-open           dashboard: do not open a browser
+      --run K             replay: the run (status.history's number; default the latest; "current")
+      --set PATH=VALUE    replay: edit the analysis, e.g. analysis.threshold=3 (repeatable)
+      --prometheus URL    replay: the Prometheus to read (default $SERIN_PROMETHEUS_URL)
       --kubeconfig PATH   kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
       --context NAME      kubeconfig context (default: the current context)
   -h, --help              this help
@@ -84,7 +111,17 @@ Exit codes: 0 ok (a control request done or pending), 1 error (not found, forbid
 unreachable; a control request ignored, or not answered within --wait), 2 usage.
 `;
 
-type ValueFlag = "namespace" | "kubeconfig" | "context" | "output" | "reason" | "wait";
+type ValueFlag =
+  | "namespace"
+  | "kubeconfig"
+  | "context"
+  | "output"
+  | "reason"
+  | "wait"
+  | "address"
+  | "port"
+  | "run"
+  | "prometheus";
 
 const VALUE_FLAGS: Record<string, ValueFlag> = {
   "-n": "namespace",
@@ -95,13 +132,22 @@ const VALUE_FLAGS: Record<string, ValueFlag> = {
   "--output": "output",
   "--reason": "reason",
   "--wait": "wait",
+  "--run": "run",
+  "--prometheus": "prometheus",
+  "--address": "address",
+  "--port": "port",
 };
+
+/** The dashboard's switches (no value). */
+const DASHBOARD_SWITCHES = ["--allow-remote", "--no-open"] as const;
 
 export function parseArgs(argv: readonly string[]): Parsed {
   const positional: string[] = [];
   const values: Partial<Record<ValueFlag, string>> = {};
   let allNamespaces = false;
   let watch = false;
+  const switches = new Set<string>();
+  const sets: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
     if (arg === "-h" || arg === "--help" || arg === "help") return { kind: "help", text: USAGE };
@@ -111,6 +157,17 @@ export function parseArgs(argv: readonly string[]): Parsed {
     }
     if (arg === "-w" || arg === "--watch") {
       watch = true;
+      continue;
+    }
+    if ((DASHBOARD_SWITCHES as readonly string[]).includes(arg)) {
+      switches.add(arg);
+      continue;
+    }
+    // replay's --set may be repeated (and its value holds "=")
+    if (arg === "--set" || arg.startsWith("--set=")) {
+      const value = arg === "--set" ? argv[++i] : arg.slice("--set=".length);
+      if (value === undefined || value === "") throw new UsageError("flag --set needs PATH=VALUE");
+      sets.push(value);
       continue;
     }
     const eq = arg.indexOf("=");
@@ -137,12 +194,22 @@ export function parseArgs(argv: readonly string[]): Parsed {
   if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"`);
   const cmd = command as CommandName;
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  if (cmd !== "get" && name === undefined)
+  if (cmd === "dashboard" && name !== undefined)
+    throw new UsageError(`dashboard takes no Canary name (it shows them all): ${COMMANDS.dashboard.usage}`);
+  if (cmd !== "get" && cmd !== "dashboard" && name === undefined)
     throw new UsageError(`${cmd} needs a Canary name: ${COMMANDS[cmd].usage}`);
   if (name !== undefined && allNamespaces)
     throw new UsageError("a Canary name cannot be used with --all-namespaces");
   if (watch && cmd !== "get") throw new UsageError(`--watch is for get, not ${cmd}`);
-  if (allNamespaces && cmd !== "get") throw new UsageError(`--all-namespaces is for get, not ${cmd}`);
+  if (allNamespaces && cmd !== "get" && cmd !== "dashboard")
+    throw new UsageError(`--all-namespaces is for get and dashboard, not ${cmd}`);
+  const dashboard = cmd === "dashboard" ? dashboardOptions(values, switches) : {};
+  if (cmd !== "dashboard") {
+    for (const flag of ["address", "port"] as const)
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} is for dashboard, not ${cmd}`);
+    for (const flag of switches) throw new UsageError(`${flag} is for dashboard, not ${cmd}`);
+  }
+  const replay = replayOptions(cmd, values, sets);
   const output = values.output ?? "text";
   if (output !== "text" && output !== "json")
     throw new UsageError(`--output must be text or json, not "${output}"`);
@@ -171,6 +238,45 @@ export function parseArgs(argv: readonly string[]): Parsed {
       watch,
       ...(values.reason !== undefined ? { reason: values.reason } : {}),
       ...(waitMs !== undefined ? { waitMs } : {}),
+      ...dashboard,
+      ...replay,
     },
+  };
+}
+
+function dashboardOptions(
+  values: Partial<Record<ValueFlag, string>>,
+  switches: ReadonlySet<string>,
+): Pick<Options, "address" | "port" | "allowRemote" | "open"> {
+  const raw = values.port ?? String(DEFAULT_DASHBOARD_PORT);
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65_535)
+    throw new UsageError(`--port must be a number from 0 to 65535, not "${raw}"`);
+  return {
+    address: values.address ?? "127.0.0.1",
+    port,
+    allowRemote: switches.has("--allow-remote"),
+    open: !switches.has("--no-open"),
+  };
+}
+
+function replayOptions(
+  cmd: CommandName,
+  values: Partial<Record<ValueFlag, string>>,
+  sets: readonly string[],
+): Pick<Options, "run" | "set" | "prometheus"> {
+  if (cmd !== "replay") {
+    for (const flag of ["run", "prometheus"] as const)
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} is for replay, not ${cmd}`);
+    if (sets.length > 0) throw new UsageError(`--set is for replay, not ${cmd}`);
+    return {};
+  }
+  const raw = values.run;
+  if (raw !== undefined && raw !== "current" && !/^[1-9]\d*$/.test(raw))
+    throw new UsageError(`--run must be a run number (kubectl serin history) or "current", not "${raw}"`);
+  return {
+    ...(raw !== undefined ? { run: raw === "current" ? "current" : Number(raw) } : {}),
+    ...(sets.length > 0 ? { set: [...sets] } : {}),
+    ...(values.prometheus !== undefined ? { prometheus: values.prometheus } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // The control commands (promote, abort, retry, pause, resume) write a request and wait: control.ts.
 import { isControlCommand, type Options } from "./args.js";
 import { runControl } from "./control.js";
+import { runDashboard } from "./dashboard/run.js";
 import { explainError } from "./errors.js";
 import { style } from "./format.js";
 import type { Io } from "./io.js";
@@ -10,6 +11,7 @@ import { attempt, getCanary, listCanaries, type Session } from "./kube.js";
 import { explainView, renderExplain } from "./render-explain.js";
 import { renderDetail, renderTable } from "./render-get.js";
 import { historyView, renderHistory } from "./render-history.js";
+import { runReplay } from "./replay/command.js";
 import { summarize } from "./summary.js";
 import { watchGet } from "./watch.js";
 
@@ -17,6 +19,8 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export async function runCommand(s: Session, o: Options, io: Io): Promise<number> {
   if (o.command === "get" && o.watch) return watchGet(s, o, io);
+  if (o.command === "dashboard") return runDashboard(s, o, io);
+  if (o.command === "replay") return runReplay(s, o, io);
   if (isControlCommand(o.command) && o.name !== undefined)
     return runControl(s, { ...o, name: o.name }, o.command, io);
   const namespace = o.allNamespaces ? undefined : s.namespace;

@@ -51,9 +51,62 @@ export function outcomeOf(result: string): "done" | "pending" | "ignored" {
 }
 
 /** "ignored: the run is Failed" → "the run is Failed" */
-const detail = (result: string, prefix: string) => result.slice(prefix.length).replace(/^:\s*/, "");
+export const detail = (result: string, prefix: string) => result.slice(prefix.length).replace(/^:\s*/, "");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What came of a control request: the patch refused, not waited for, answered, unreadable, or no answer. */
+export type ControlResult = { id: string; by?: string; reason?: string } & (
+  | { kind: "refused"; error: unknown }
+  | { kind: "not-waited" }
+  | { kind: "answered"; control: ControlRecord }
+  | { kind: "unreadable"; error: unknown }
+  | { kind: "timeout"; lastError?: unknown }
+);
+
+export interface ControlRequest {
+  namespace: string;
+  name: string;
+  action: ControlAction;
+  reason?: string;
+  /** how long to wait for status.control to carry the request's id (0: do not wait) */
+  waitMs: number;
+}
+
+/**
+ * Writes a control request and waits for the controller's answer: the one way both the CLI and the
+ * dashboard steer a rollout, so they cannot drift apart. Errors are returned, not thrown: the caller says them.
+ */
+export async function sendControl(s: Session, r: ControlRequest, now: Date): Promise<ControlResult> {
+  const { namespace, name, action } = r;
+  const id = newActionId(now);
+  const by = s.user;
+  const reason = r.reason?.trim() ? r.reason.trim() : undefined;
+  const base = { id, ...(by ? { by } : {}), ...(reason ? { reason } : {}) };
+  try {
+    await patchCanary(s, namespace, name, requestPatch(action, id, by, reason));
+  } catch (error) {
+    return { ...base, kind: "refused", error };
+  }
+  if (r.waitMs <= 0) return { ...base, kind: "not-waited" };
+  const deadline = Date.now() + r.waitMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const control = (await getCanary(s, namespace, name)).status?.control;
+      lastError = undefined;
+      if (control?.id === id) return { ...base, kind: "answered", control };
+    } catch (error) {
+      const code = statusCode(error);
+      // forbidden to read, or deleted while waiting: no answer will come
+      if (code === 403 || code === 404 || code === 401) return { ...base, kind: "unreadable", error };
+      lastError = error; // a blip: keep trying until the deadline
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return { ...base, kind: "timeout", ...(lastError !== undefined ? { lastError } : {}) };
+    await sleep(Math.min(POLL_MS, left));
+  }
+}
 
 export async function runControl(
   s: Session,
@@ -64,10 +117,13 @@ export async function runControl(
   const { namespace } = s;
   const name = o.name;
   const waitMs = o.waitMs ?? DEFAULT_WAIT_MS;
-  const id = newActionId(io.now());
-  const by = s.user;
-  const reason = o.reason?.trim() ? o.reason.trim() : undefined;
   const target = `canary ${name} in namespace ${namespace}`;
+  const r = await sendControl(
+    s,
+    { namespace, name, action, waitMs, ...(o.reason !== undefined ? { reason: o.reason } : {}) },
+    io.now(),
+  );
+  const { id, by, reason } = r;
   const report = (outcome: Outcome, control?: ControlRecord) => {
     if (o.output !== "json") return;
     io.out(
@@ -88,53 +144,35 @@ export async function runControl(
     );
   };
 
-  try {
-    await patchCanary(s, namespace, name, requestPatch(action, id, by, reason));
-  } catch (err) {
-    io.err(`error: ${explainError(err, attempt(s, "patch", namespace, name))}\n`);
-    return 1;
-  }
-  if (waitMs <= 0) {
-    report("not-waited");
-    if (o.output !== "json")
-      io.out(
-        `${action} requested on ${target} (id ${id}); not waiting: see status.control with kubectl serin get ${name}\n`,
-      );
-    return 0;
-  }
-
-  const deadline = Date.now() + waitMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const canary = await getCanary(s, namespace, name);
-      lastError = undefined;
-      const control = canary.status?.control;
-      if (control?.id === id) return answer(control);
-    } catch (err) {
-      const code = statusCode(err);
-      // forbidden to read, or deleted while waiting: no answer will come
-      if (code === 403 || code === 404 || code === 401) {
-        io.err(
-          `error: ${action} requested (id ${id}), but reading the answer failed: ${explainError(err, attempt(s, "get", namespace, name))}\n`,
+  switch (r.kind) {
+    case "refused":
+      io.err(`error: ${explainError(r.error, attempt(s, "patch", namespace, name))}\n`);
+      return 1;
+    case "not-waited":
+      report("not-waited");
+      if (o.output !== "json")
+        io.out(
+          `${action} requested on ${target} (id ${id}); not waiting: see status.control with kubectl serin get ${name}\n`,
         );
-        return 1;
-      }
-      lastError = err; // a blip: keep trying until the deadline
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) break;
-    await sleep(Math.min(POLL_MS, left));
+      return 0;
+    case "unreadable":
+      io.err(
+        `error: ${action} requested (id ${id}), but reading the answer failed: ${explainError(r.error, attempt(s, "get", namespace, name))}\n`,
+      );
+      return 1;
+    case "timeout":
+      report("timeout");
+      io.err(
+        `error: ${action} requested on ${target} (id ${id}), but the controller did not answer within ${formatDuration(waitMs)}: is Serin running? The request stays on the Canary until the controller reads it.${
+          r.lastError !== undefined
+            ? ` Last read failed: ${explainError(r.lastError, attempt(s, "get", namespace, name))}`
+            : ""
+        }\n`,
+      );
+      return 1;
+    case "answered":
+      return answer(r.control);
   }
-  report("timeout");
-  io.err(
-    `error: ${action} requested on ${target} (id ${id}), but the controller did not answer within ${formatDuration(waitMs)}: is Serin running? The request stays on the Canary until the controller reads it.${
-      lastError !== undefined
-        ? ` Last read failed: ${explainError(lastError, attempt(s, "get", namespace, name))}`
-        : ""
-    }\n`,
-  );
-  return 1;
 
   function answer(control: ControlRecord): number {
     const outcome = outcomeOf(control.result);

@@ -1,7 +1,9 @@
 // The CLI's only contact with the cluster: the user's kubeconfig and context, reading and watching Canaries,
-// and the one write: a control request's annotations.
+// Events about Canaries (the dashboard), and the one write: a control request's annotations.
 // Thin on purpose; everything shown is computed by the pure renderers from what this returns.
 import {
+  CoreV1Api,
+  type CoreV1Event,
   CustomObjectsApi,
   KubeConfig,
   PatchStrategy,
@@ -149,6 +151,77 @@ export async function watchCanaries(
           // not a Canary (a BOOKMARK or a Status): nothing to draw
         }
       }
+    },
+    (err: unknown) => done(err ?? undefined),
+  );
+}
+
+/** An Event about a Canary (kubectl describe's Events), as the dashboard lists them. */
+export interface CanaryEvent {
+  uid: string;
+  namespace: string;
+  /** the Canary's name (involvedObject.name) */
+  canary: string;
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  /** lastTimestamp, else eventTime, else firstTimestamp (ISO 8601) */
+  time: string;
+}
+
+const iso = (v: unknown): string | undefined =>
+  v instanceof Date ? v.toISOString() : typeof v === "string" && v !== "" ? v : undefined;
+
+/** An Event as the list (Dates) or the watch (strings) returns it; undefined when it is not about a Canary. */
+export function asCanaryEvent(obj: unknown): CanaryEvent | undefined {
+  const e = obj as Partial<CoreV1Event> | null;
+  const about = e?.involvedObject;
+  if (about?.kind !== "Canary" || about.name === undefined) return undefined;
+  return {
+    uid: e?.metadata?.uid ?? `${about.namespace}/${about.name}/${e?.reason}`,
+    namespace: about.namespace ?? e?.metadata?.namespace ?? "",
+    canary: about.name,
+    type: e?.type ?? "Normal",
+    reason: e?.reason ?? "",
+    message: e?.message ?? "",
+    count: e?.count ?? 1,
+    time:
+      iso(e?.lastTimestamp) ??
+      iso(e?.eventTime) ??
+      iso(e?.firstTimestamp) ??
+      iso(e?.metadata?.creationTimestamp) ??
+      "",
+  };
+}
+
+const CANARY_EVENTS = "involvedObject.kind=Canary";
+
+/** Events about Canaries, of a namespace or of the cluster. */
+export async function listCanaryEvents(s: Session, namespace: string | undefined): Promise<CanaryEvent[]> {
+  const core = s.config.makeApiClient(CoreV1Api);
+  const list =
+    namespace === undefined
+      ? await core.listEventForAllNamespaces({ fieldSelector: CANARY_EVENTS })
+      : await core.listNamespacedEvent({ namespace, fieldSelector: CANARY_EVENTS });
+  return list.items.map(asCanaryEvent).filter((e): e is CanaryEvent => e !== undefined);
+}
+
+/** Watches Events about Canaries; `done` as for watchCanaries. */
+export async function watchCanaryEvents(
+  s: Session,
+  namespace: string | undefined,
+  onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", e: CanaryEvent) => void,
+  done: (err: unknown) => void,
+): Promise<AbortController> {
+  const path = namespace === undefined ? "/api/v1/events" : `/api/v1/namespaces/${namespace}/events`;
+  return new Watch(s.config).watch(
+    path,
+    { fieldSelector: CANARY_EVENTS },
+    (type: string, obj: unknown) => {
+      const e = asCanaryEvent(obj);
+      if (e !== undefined && (type === "ADDED" || type === "MODIFIED" || type === "DELETED"))
+        onEvent(type, e);
     },
     (err: unknown) => done(err ?? undefined),
   );

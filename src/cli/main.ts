@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// kubectl-serin: `kubectl serin get|explain|history|promote|abort|retry|pause|resume` (a kubectl plugin:
-// kubectl finds kubectl-serin on PATH). Exit codes: 0 ok, 1 error (not found, forbidden, unreachable; a
-// control request ignored or not answered), 2 usage.
+// kubectl-serin: `kubectl serin get|explain|history|replay|dashboard|promote|abort|retry|pause|resume` (a
+// kubectl plugin: kubectl finds kubectl-serin on PATH). Exit codes: 0 ok, 1 error (not found, forbidden,
+// unreachable; a control request ignored or not answered), 2 usage.
 import { parseArgs, USAGE, UsageError } from "./args.js";
 import { runCommand } from "./commands.js";
 import { CliError } from "./errors.js";

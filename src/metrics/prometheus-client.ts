@@ -98,6 +98,8 @@ export interface PrometheusClientOptions {
 export interface QueryOptions {
   /** aborts the query (shutdown, lost leadership): the answer is a failure saying "aborted" */
   signal?: AbortSignal;
+  /** evaluate at this time (the API's `time=`), e.g. a past check replayed; default Prometheus' now */
+  time?: Date;
 }
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
@@ -154,7 +156,10 @@ export class PrometheusClient {
     const deadline = startDeadline(this.timeoutMs, options.signal);
     try {
       const res = await this.http.get<PrometheusResponse>("/api/v1/query", {
-        params: { query: promql },
+        params: {
+          query: promql,
+          ...(options.time !== undefined ? { time: (options.time.getTime() / 1000).toFixed(3) } : {}),
+        },
         signal: deadline.signal,
       });
       if (typeof res.data !== "object" || res.data === null) {

@@ -11,7 +11,7 @@ import {
   requestsByWorkloadAndCode,
   successRateByWorkload,
 } from "./istio-queries.js";
-import type { PrometheusClient, QueryAnswer, VectorAnswer } from "./prometheus-client.js";
+import type { PrometheusClient, QueryAnswer, QueryOptions, VectorAnswer } from "./prometheus-client.js";
 import { templateConnection } from "./provider-auth.js";
 import type { SecretReader } from "./secret-data.js";
 import { renderQuery } from "./template.js";
@@ -34,7 +34,18 @@ export interface CheckContext {
   /** the run under test: windows start no earlier than its traffic start */
   run?: RunRecord;
   now?: Date;
+  /**
+   * evaluate every query at this time (Prometheus' `time=`) instead of Prometheus' now: `kubectl serin
+   * replay` re-runs a past check; the controller leaves it unset
+   */
+  evaluateAt?: Date;
 }
+
+/** The options of every query of a check: its abort signal and, when replaying, its evaluation time. */
+const queryOptions = (ctx: CheckContext): QueryOptions => ({
+  signal: ctx.signal,
+  ...(ctx.evaluateAt !== undefined ? { time: ctx.evaluateAt } : {}),
+});
 
 function unitOf(metric: EffectiveMetric): MetricResult["unit"] {
   if (metric.source.kind !== "builtin") return "";
@@ -78,7 +89,7 @@ async function answerFor(metric: EffectiveMetric, ctx: CheckContext): Promise<Qu
     target: ctx.spec.targetRef.name,
     interval: windowFor(metric, ctx),
   };
-  const query = { signal: ctx.signal };
+  const query = queryOptions(ctx);
   switch (metric.source.kind) {
     case "builtin":
       throw new Error("built-in metrics are answered by builtinResult");
@@ -164,7 +175,7 @@ async function builtinResult(
       ? successRateByWorkload(scope)
       : durationByWorkload(scope);
   const [values, requests] = await Promise.all([
-    ctx.defaultPrometheus.queryVector(promql, { signal: ctx.signal }),
+    ctx.defaultPrometheus.queryVector(promql, queryOptions(ctx)),
     counts(scope),
   ]);
   if (!values.ok) return { ...base, error: values.error };
@@ -202,7 +213,7 @@ function requestCounter(ctx: CheckContext): RequestCounts {
   return (scope) => {
     let answer = asked.get(scope.window);
     if (answer === undefined) {
-      answer = ctx.defaultPrometheus.queryVector(requestsByWorkloadAndCode(scope), { signal: ctx.signal });
+      answer = ctx.defaultPrometheus.queryVector(requestsByWorkloadAndCode(scope), queryOptions(ctx));
       asked.set(scope.window, answer);
     }
     return answer;

@@ -13,6 +13,8 @@ export interface ServedScope {
   since: Date;
   /** a request-duration threshold: requests above the last histogram bucket at or below it are slow */
   slowerThanMs?: number;
+  /** evaluate at this time (Prometheus' `time=`) instead of Prometheus' now (replay); the controller leaves it unset */
+  evaluateAt?: Date;
 }
 
 export type ServedAnswer = { ok: true; served: ServedCounts } | { ok: false; error: string };
@@ -92,11 +94,10 @@ export async function readServed(
     since: scope.since,
   };
   const threshold = scope.slowerThanMs;
+  const options = { signal, ...(scope.evaluateAt !== undefined ? { time: scope.evaluateAt } : {}) };
   const [requests, buckets] = await Promise.all([
-    client.queryVector(requestsSince(since), { signal }),
-    threshold !== undefined
-      ? client.queryVector(bucketsSince(since), { signal })
-      : Promise.resolve(undefined),
+    client.queryVector(requestsSince(since), options),
+    threshold !== undefined ? client.queryVector(bucketsSince(since), options) : Promise.resolve(undefined),
   ]);
   if (!requests.ok) return requests;
   const served: ServedCounts = {
