@@ -22,7 +22,7 @@
 // example's metrics and sends 2 qps per namespace from the webapp (labels app=webapp), for small N.
 // `--keep` keeps the environment dir (logs) after teardown. Everything is bounded: ~8 minutes in total.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -36,6 +36,10 @@ import { startMeshSimulator } from "../test/mesh/simulator.js";
 import { applyCatalog, webappTraffic } from "../test/support/catalog.js";
 import { Kubectl } from "../test/support/kube.js";
 import { buildSerin, type SerinProcess, startSerin } from "../test/support/serin-process.js";
+import { parsePromText, sumSeries } from "./fleet/kube-admin.js";
+import { summarizeLog } from "./fleet/log-summary.js";
+import { rssMb } from "./fleet/proc.js";
+import { spread } from "./fleet/stats.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -196,50 +200,16 @@ async function pollUntil(
   return false;
 }
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
-
-function spread(values: number[], digits: number, scale = 1): string {
-  if (values.length === 0) return "n/a";
-  const f = (q: number) => (quantile(values, q) / scale).toFixed(digits);
-  return `${f(0.5)} / ${f(0.95)} / ${f(1)} (n=${values.length})`;
-}
-
-function rssMb(pid: number): string {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("VmRSS:"));
-    const kb = Number(line?.replace(/\D+/g, ""));
-    return Number.isFinite(kb) && kb > 0 ? (kb / 1024).toFixed(1) : "n/a";
-  } catch {
-    return "n/a (process gone)";
-  }
-}
-
 /** The controller's /metrics as `series: value` pairs (comments dropped). */
 async function scrape(serin: SerinProcess): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   try {
     const text = await (await fetch(serin.metricsUrl, { signal: AbortSignal.timeout(10_000) })).text();
-    for (const line of text.split("\n")) {
-      if (line === "" || line.startsWith("#")) continue;
-      const cut = line.lastIndexOf(" ");
-      out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-    }
+    for (const [series, value] of parsePromText(text)) out.set(series, value);
   } catch (err) {
     say(`could not scrape ${serin.metricsUrl}: ${err instanceof Error ? err.message : String(err)}`);
   }
   return out;
-}
-
-function sumOf(metrics: Map<string, number>, prefix: string): number {
-  let total = 0;
-  for (const [k, v] of metrics) if (k === prefix || k.startsWith(`${prefix}{`)) total += v;
-  return total;
 }
 
 /** The catalog example with its metrics removed (`metrics: []`), applied as applyCatalog does. */
@@ -311,44 +281,6 @@ async function pushImage(kubeconfig: string, dir: string, namespaces: string[]):
     track(ns).pushedAt = perTarget ? (lineTimes[i] ?? started) : started;
   });
   return finished - started;
-}
-
-interface LogSummary {
-  lines: number;
-  warnings: number;
-  errors: number;
-  conflicts: number;
-  top: string[];
-}
-
-function summarizeLog(path: string): LogSummary {
-  const summary: LogSummary = { lines: 0, warnings: 0, errors: 0, conflicts: 0, top: [] };
-  if (!existsSync(path)) return summary;
-  const byMessage = new Map<string, { count: number; sample: string }>();
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    if (line.trim() === "") continue;
-    summary.lines++;
-    let entry: { level?: unknown; msg?: unknown; err?: unknown };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue; // not pino (e.g. a Node warning): counted in lines only
-    }
-    const level = typeof entry.level === "number" ? entry.level : 0;
-    const msg = typeof entry.msg === "string" ? entry.msg : "";
-    if (msg.startsWith("conflict")) summary.conflicts++;
-    if (level < 40) continue;
-    if (level >= 50) summary.errors++;
-    else summary.warnings++;
-    const seen = byMessage.get(msg) ?? { count: 0, sample: JSON.stringify(entry.err ?? "").slice(0, 240) };
-    seen.count++;
-    byMessage.set(msg, seen);
-  }
-  summary.top = [...byMessage.entries()]
-    .sort((a, b) => b[1].count - a[1].count)
-    .slice(0, 6)
-    .map(([msg, { count, sample }]) => `${count}x "${msg}" e.g. ${sample}`);
-  return summary;
 }
 
 // ---------------------------------------------------------------------------------------------- teardown
@@ -461,7 +393,7 @@ async function main(): Promise<void> {
   const depthSamples: number[] = [];
   const sampleDepth = async () => {
     const m = await scrape(serin);
-    depthSamples.push(sumOf(m, "workqueue_depth"));
+    depthSamples.push(sumSeries(m, "workqueue_depth"));
   };
   const finished = await pollUntil(
     env.cluster.kubeconfigPath,
@@ -538,10 +470,10 @@ async function main(): Promise<void> {
     warningEvents.set(key, (warningEvents.get(key) ?? 0) + 1);
   }
   const log = summarizeLog(serinLog);
-  const reconciles = (m: Map<string, number>) => sumOf(m, "controller_runtime_reconcile_total");
-  const cpu = (m: Map<string, number>) => sumOf(m, "process_cpu_seconds_total");
-  const reconcileTimeSum = sumOf(metricsEnd, "controller_runtime_reconcile_time_seconds_sum");
-  const reconcileTimeCount = sumOf(metricsEnd, "controller_runtime_reconcile_time_seconds_count");
+  const reconciles = (m: Map<string, number>) => sumSeries(m, "controller_runtime_reconcile_total");
+  const cpu = (m: Map<string, number>) => sumSeries(m, "process_cpu_seconds_total");
+  const reconcileTimeSum = sumSeries(metricsEnd, "controller_runtime_reconcile_time_seconds_sum");
+  const reconcileTimeCount = sumSeries(metricsEnd, "controller_runtime_reconcile_time_seconds_count");
 
   const lines: Array<[string, string]> = [
     ["canaries", String(N)],

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Serin's entry point: wire the shell (clients, caches, queue, HTTP) around the pure core and run.
+import { randomBytes } from "node:crypto";
 import { identity, parseConfig, usage } from "./config.js";
 import { Applier } from "./controller/apply.js";
 import { ClusterCache } from "./controller/cluster-cache.js";
 import { CanaryController } from "./controller/controller.js";
 import { Reconciler } from "./controller/reconciler.js";
 import { Reporter } from "./controller/reporter.js";
-import { connect } from "./kube/client.js";
+import { connect, keyOf } from "./kube/client.js";
 import { EventRecorder } from "./kube/events.js";
 import { LeaderElector } from "./kube/leader-election.js";
+import { KubeLeaseApi, ShardManager } from "./kube/shard-leases.js";
 import { PrometheusClient } from "./metrics/prometheus-client.js";
 import { destroyPooledConnections } from "./net/agents.js";
 import { redact } from "./net/redact.js";
@@ -44,11 +46,28 @@ async function main(): Promise<void> {
     log,
     defaultJudge: config.judge,
   });
+  // --shards: one identity per process incarnation (a restarted pod keeps its name, and must not
+  // inherit the shards of the incarnation before it without waiting them out like anyone else).
+  const shards =
+    config.shards === undefined
+      ? undefined
+      : new ShardManager(
+          new KubeLeaseApi(clients.config),
+          {
+            namespace: config.shardLeaseNamespace,
+            prefix: config.shardLeasePrefix,
+            identity: `${identity()}-${randomBytes(3).toString("hex")}`.toLowerCase(),
+            shards: config.shards,
+          },
+          log,
+          metrics.registry,
+        );
   const controller = new CanaryController(cache, reconciler, metrics, log, {
     workers: config.workers,
     resyncSchedule: config.resyncSchedule,
     namespaceConcurrency: config.namespaceConcurrency,
     reconcileStallMs: config.reconcileStallMs,
+    ...(shards ? { gate: shards } : {}),
   });
   const elector = config.leaderElect
     ? new LeaderElector(
@@ -61,7 +80,9 @@ async function main(): Promise<void> {
   const server = await startHttpServer(config.listenAddress, metrics.registry, {
     healthy: () => controller.health(),
     // A standby replica is ready to take over; the leader is ready once its caches are synced.
-    ready: () => (elector !== undefined && !elector.leading ? true : cache.synced()),
+    // With shards: once it has tried for its share (a replica holding none is ready to take some).
+    ready: () =>
+      elector !== undefined && !elector.leading ? true : cache.synced() && (shards?.tried ?? true),
   });
   log.info(
     {
@@ -70,6 +91,13 @@ async function main(): Promise<void> {
       namespace: config.namespace ?? "(all)",
       workers: config.workers,
       namespaceConcurrency: config.namespaceConcurrency,
+      ...(shards
+        ? {
+            shards: config.shards,
+            shardLeases: `${config.shardLeaseNamespace}/${config.shardLeasePrefix}-*`,
+            identity: shards.identity,
+          }
+        : {}),
     },
     "serin starting",
   );
@@ -98,6 +126,8 @@ async function main(): Promise<void> {
     };
     elector?.stop();
     await within("stop workers", controller.stop());
+    // After the workers: shards are given back only when no reconcile is left running.
+    if (shards) await within("give shards back", shards.stop());
     await within("stop informers", cache.stop());
     destroyPooledConnections();
     server.close();
@@ -117,6 +147,32 @@ async function main(): Promise<void> {
   metrics.canaryTotal.set(cache.canaries.list().length);
   cache.canaries.onChange(() => metrics.canaryTotal.set(cache.canaries.list().length));
   controller.start();
+  shards?.start({
+    // A fresh reconcile of each Canary of a gained shard, from its status (the record of intent).
+    gained: (gained) => {
+      const set = new Set(gained);
+      let n = 0;
+      for (const c of cache.canaries.list()) {
+        if (!set.has(shards.shardOf(keyOf(c)))) continue;
+        controller.queue.add(keyOf(c));
+        n++;
+      }
+      log.debug({ shards: gained, canaries: n }, "shards gained: Canaries enqueued");
+    },
+    released: (released) => {
+      const set = new Set(released);
+      for (const c of cache.canaries.list()) {
+        const key = keyOf(c);
+        if (!set.has(shards.shardOf(key))) continue;
+        const { namespace = "", name = "" } = c.metadata ?? {};
+        // Idle when given back; only a shard taken from us (which the fence rules out) has calls to abort.
+        reconciler.cancel(namespace, name);
+        reconciler.forget(namespace, name);
+      }
+    },
+    // Another replica may take these shards over once our Lease expires: stop at once, like --leader-elect.
+    fenceLost: () => process.exit(1),
+  });
   log.info({ canaries: cache.canaries.list().length }, "caches synced; controller running");
 }
 

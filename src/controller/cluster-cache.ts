@@ -19,6 +19,7 @@ import {
 } from "../api/constants.js";
 import type { KubeClients } from "../kube/client.js";
 import { ResilientInformer } from "../kube/informer.js";
+import { TRIM, type Trim } from "../kube/trim.js";
 
 const ISTIO = "networking.istio.io/v1beta1";
 
@@ -30,7 +31,9 @@ function path(group: string, version: string, plural: string, namespace?: string
 /**
  * The informer caches the controller reads from. Secrets are deliberately not cached: a cluster's
  * Secrets (Helm keeps every release in one) can outweigh everything else, and Serin needs only the
- * few a target references, which it reads on demand (see secret-reader.ts).
+ * few a target references, which it reads on demand (see secret-reader.ts). Every cached object is
+ * trimmed to what Serin reads (kube/trim.ts): no managedFields, no kubectl last-applied copy, no
+ * unread status, and only the metadata of Istio objects that no Canary controls.
  */
 export class ClusterCache {
   readonly canaries: ResilientInformer<KubernetesObject>;
@@ -51,6 +54,7 @@ export class ClusterCache {
       group: string,
       version: string,
       plural: string,
+      trim: Trim,
     ) =>
       new ResilientInformer<T>(
         clients,
@@ -59,14 +63,23 @@ export class ClusterCache {
           apiVersion,
           kind,
           path: path(group, version, plural, namespace),
+          trim,
           ...(namespace ? { namespace } : {}),
         },
         log,
       );
-    this.canaries = make("canaries", API_VERSION, CANARY_KIND, GROUP, VERSION, CANARY_PLURAL);
-    this.deployments = make("deployments", "apps/v1", "Deployment", "apps", "v1", "deployments");
-    this.configMaps = make("configmaps", "v1", "ConfigMap", "", "v1", "configmaps");
-    this.services = make("services", "v1", "Service", "", "v1", "services");
+    this.canaries = make("canaries", API_VERSION, CANARY_KIND, GROUP, VERSION, CANARY_PLURAL, TRIM.canaries);
+    this.deployments = make(
+      "deployments",
+      "apps/v1",
+      "Deployment",
+      "apps",
+      "v1",
+      "deployments",
+      TRIM.deployments,
+    );
+    this.configMaps = make("configmaps", "v1", "ConfigMap", "", "v1", "configmaps", TRIM.configMaps);
+    this.services = make("services", "v1", "Service", "", "v1", "services", TRIM.services);
     this.virtualServices = make(
       "virtualservices",
       ISTIO,
@@ -74,6 +87,7 @@ export class ClusterCache {
       "networking.istio.io",
       "v1beta1",
       "virtualservices",
+      TRIM.istio,
     );
     this.destinationRules = make(
       "destinationrules",
@@ -82,6 +96,7 @@ export class ClusterCache {
       "networking.istio.io",
       "v1beta1",
       "destinationrules",
+      TRIM.istio,
     );
     this.metricTemplates = make(
       "metrictemplates",
@@ -90,6 +105,7 @@ export class ClusterCache {
       GROUP,
       VERSION,
       METRIC_TEMPLATE_PLURAL,
+      TRIM.templates,
     );
     this.alertProviders = make(
       "alertproviders",
@@ -98,6 +114,7 @@ export class ClusterCache {
       GROUP,
       VERSION,
       ALERT_PROVIDER_PLURAL,
+      TRIM.templates,
     );
     this.autoscalers = make(
       "horizontalpodautoscalers",
@@ -106,6 +123,7 @@ export class ClusterCache {
       "autoscaling",
       "v2",
       "horizontalpodautoscalers",
+      TRIM.autoscalers,
     );
   }
 

@@ -3,21 +3,33 @@
 // at most its share of the workers (the queue's per-namespace limit), and a reconcile that never ends
 // (a call without a deadline) makes /healthz fail so the kubelet restarts us instead of leaving every
 // rollout behind it stuck.
-import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import cron from "node-cron";
 import type { Logger } from "pino";
-import type { CanarySpec } from "../api/canary.js";
-import { CANARY_KIND, GROUP } from "../api/constants.js";
+import { ANNOTATIONS, CANARY_KIND, FLAGGER_ANNOTATIONS, GROUP } from "../api/constants.js";
 import { formatDuration } from "../api/duration.js";
 import { describeError, isConflict, isNotFound, keyOf, splitKey } from "../kube/client.js";
+import type { OwnershipGate } from "../kube/shards.js";
 import { WorkQueue } from "../kube/workqueue.js";
 import type { ProbeResult } from "../observability/http-server.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { findTargetConfigRefs } from "../workload/config-refs.js";
+import { CanaryIndex, type RefKind, targetName } from "./canary-index.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { Reconciler } from "./reconciler.js";
 
 const CONTROLLER = "canary";
+
+/**
+ * What the target's ConfigMap/Secret refs depend on: its pod template (any change bumps the
+ * generation) and the Deployment's own config-tracking annotations (which do not).
+ */
+function templateVersion(dep: V1Deployment): string | undefined {
+  const generation = dep.metadata?.generation;
+  if (generation === undefined) return undefined;
+  const annotations = dep.metadata?.annotations;
+  return `${generation}|${annotations?.[ANNOTATIONS.configTracking] ?? ""}|${annotations?.[FLAGGER_ANNOTATIONS.configTracking] ?? ""}`;
+}
 
 export interface ControllerOptions {
   workers: number;
@@ -27,6 +39,8 @@ export interface ControllerOptions {
   namespaceConcurrency?: number;
   /** a reconcile running longer than this makes health() fail (default 15 min) */
   reconcileStallMs?: number;
+  /** --shards: reconcile only the Canaries of the shards this replica holds (kube/shard-leases.ts) */
+  gate?: OwnershipGate;
 }
 
 /** What the controller remembers of a Canary between its events (the informer gives no old object). */
@@ -45,6 +59,8 @@ export class CanaryController {
   private readonly active = new Map<number, { key: string; since: number }>();
   private readonly seen = new Map<string, Seen>();
   private readonly stallMs: number;
+  /** Canaries by the objects they reference: an event enqueues only its own Canaries (canary-index.ts) */
+  readonly index: CanaryIndex;
 
   constructor(
     private readonly cache: ClusterCache,
@@ -57,8 +73,14 @@ export class CanaryController {
     this.queue = new WorkQueue({
       metrics: metrics.queueMetrics(CONTROLLER),
       perNamespaceLimit: options.namespaceConcurrency ?? options.workers,
+      // A namespace alone with work may borrow idle workers beyond its share (workqueue.ts).
+      capacity: options.workers,
     });
     this.stallMs = options.reconcileStallMs ?? 15 * 60_000;
+    this.index = new CanaryIndex((namespace, name) => {
+      const target = cache.deployments.get(name, namespace);
+      return target ? findTargetConfigRefs(target) : [];
+    });
     // Export the series from the start: a dashboard should read 0, not "no data".
     metrics.queueDepth.set({ name: CONTROLLER }, 0);
     this.wireEvents();
@@ -105,6 +127,13 @@ export class CanaryController {
     while (this.running) {
       const key = await this.queue.get();
       if (key === undefined) return;
+      // Another replica's Canary (or a shard being given back): drop the key; its owner has its own.
+      const gate = this.options.gate;
+      if (gate !== undefined && !gate.begin(key)) {
+        this.queue.forget(key);
+        this.queue.done(key);
+        continue;
+      }
       const { namespace, name } = splitKey(key);
       const end = this.metrics.reconcileTime.startTimer({ controller: CONTROLLER });
       this.active.set(worker, { key, since: this.now() });
@@ -121,17 +150,22 @@ export class CanaryController {
           // Someone changed (or deleted) the Canary or an object under us: redo on fresh state, soon;
           // a Canary that is gone ends there.
           this.log.debug({ canary: key, err: describeError(err) }, "stale cache; reconciling again");
+          // Per-key backoff only: a stale cache is no outage, and many Canaries hitting one at once
+          // (a promotion wave racing the Deployment controller's status writes) must not wait on the
+          // overall 10 qps bucket.
+          this.queue.addRateLimited(key, { overall: false });
         } else {
           this.log.warn(
             { canary: key, err: describeError(err), retries: this.queue.retries(key) },
             "reconcile failed; will retry with backoff",
           );
+          this.queue.addRateLimited(key);
         }
-        this.queue.addRateLimited(key);
         this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "error" });
       } finally {
         this.active.delete(worker);
         end();
+        gate?.end(key);
         this.queue.done(key);
       }
     }
@@ -142,14 +176,9 @@ export class CanaryController {
     for (const key of keys) this.queue.add(key);
   }
 
-  /** Canaries in `namespace` whose spec matches. */
-  private canariesWhere(namespace: string | undefined, test: (spec: CanarySpec) => boolean): string[] {
-    const out: string[] = [];
-    for (const c of this.cache.canaries.list(namespace)) {
-      const spec = (c as { spec?: CanarySpec }).spec;
-      if (spec?.targetRef && test(spec)) out.push(keyOf(c));
-    }
-    return out;
+  /** The Canaries that reference object `kind` `obj` (O(1): see canary-index.ts). */
+  private canariesOf(kind: RefKind, obj: KubernetesObject): ReadonlySet<string> {
+    return this.index.lookup(kind, obj.metadata?.namespace ?? "", obj.metadata?.name ?? "");
   }
 
   private ownerCanary(obj: KubernetesObject): string[] {
@@ -169,12 +198,14 @@ export class CanaryController {
   private onCanary(obj: KubernetesObject, deleted: boolean): void {
     const key = keyOf(obj);
     const { namespace, name } = splitKey(key);
-    const target = (obj as { spec?: Partial<CanarySpec> }).spec?.targetRef?.name;
+    const target = targetName(obj);
     const deleting = deleted || obj.metadata?.deletionTimestamp !== undefined;
     const before = this.seen.get(key);
     if (deleted || (deleting && !before?.deleting)) this.reconciler.cancel(namespace, name);
     if (deleted) this.seen.delete(key);
     else this.seen.set(key, { generation: obj.metadata?.generation, target, deleting });
+    if (deleted) this.index.deleteCanary(key);
+    else this.index.setCanary(key, obj);
 
     const specChanged =
       before === undefined ||
@@ -186,9 +217,7 @@ export class CanaryController {
     if (specChanged) {
       for (const t of [target, before?.target]) {
         if (t === undefined) continue;
-        for (const k of this.canariesWhere(namespace, (s) => s.targetRef.name === t)) {
-          if (k !== key) siblings.add(k);
-        }
+        for (const k of this.index.targeting(namespace, t)) if (k !== key) siblings.add(k);
       }
     }
     this.enqueueAll([key, ...siblings]);
@@ -211,42 +240,41 @@ export class CanaryController {
       (obj) => this.onCanary(obj, false),
       (obj) => this.onCanary(obj, true),
     );
+    // Each event enqueues only the Canaries indexed under the object (plus, for generated objects, the
+    // owner named by its ownerReference), never a scan of every Canary.
     // The target (a new image: detected on the watch event, not at the next interval) and the primary.
-    c.deployments.onChange((dep: V1Deployment) => {
-      const name = dep.metadata?.name ?? "";
-      this.enqueueAll(
-        this.canariesWhere(
-          dep.metadata?.namespace,
-          (s) => s.targetRef.name === name || `${s.targetRef.name}-primary` === name,
-        ),
+    // The target's own event is also when its ConfigMap/Secret refs are re-read into the index.
+    const onDeployment = (deleted: boolean) => (dep: V1Deployment) => {
+      const ns = dep.metadata?.namespace ?? "";
+      this.index.targetChanged(
+        ns,
+        dep.metadata?.name ?? "",
+        () => (deleted ? [] : findTargetConfigRefs(dep)),
+        deleted ? undefined : templateVersion(dep),
       );
-    });
-    const onConfig = (kind: "configmap") => (obj: KubernetesObject) => {
-      const ns = obj.metadata?.namespace;
-      const name = obj.metadata?.name ?? "";
-      this.enqueueAll(
-        this.canariesWhere(ns, (s) => {
-          const target = c.deployments.get(s.targetRef.name, ns);
-          return (
-            target !== undefined &&
-            findTargetConfigRefs(target).some((r) => r.kind === kind && r.name === name)
-          );
-        }),
-      );
+      this.enqueueAll(this.canariesOf("deployment", dep));
     };
-    c.configMaps.onChange(onConfig("configmap"));
+    c.deployments.onChange(onDeployment(false), onDeployment(true));
+    // A ConfigMap the target uses (an edit is a new revision). Secrets are not watched (cluster-cache.ts):
+    // a target that uses some is reconciled every interval instead (reconciler.ts).
+    c.configMaps.onChange((obj: KubernetesObject) => this.enqueueAll(this.canariesOf("configmap", obj)));
     // Generated objects: drift (a hand-edited VirtualService) is put back by the owner's reconcile.
     // Also by name: an object in the way (e.g. left over from Flagger) has no owner, and when its user
     // deletes it the Canary it blocked should retry at once, not at the next blocked requeue.
-    for (const informer of [c.services, c.virtualServices, c.destinationRules]) {
-      informer.onChange((obj: KubernetesObject) => {
-        const name = obj.metadata?.name ?? "";
-        const byName = this.canariesWhere(obj.metadata?.namespace, (s) => {
-          const apex = s.service?.name || s.targetRef.name;
-          return name === apex || name === `${apex}-primary` || name === `${apex}-canary`;
-        });
-        this.enqueueAll([...this.ownerCanary(obj), ...byName]);
-      });
-    }
+    const generated = (kind: RefKind) => (obj: KubernetesObject) =>
+      this.enqueueAll([...this.ownerCanary(obj), ...this.canariesOf(kind, obj)]);
+    c.services.onChange(generated("service"));
+    c.virtualServices.onChange(generated("virtualservice"));
+    c.destinationRules.onChange(generated("destinationrule"));
+    // spec.autoscalerRef (mirrored as <hpa>-primary) and that copy. Only a spec change, a creation or a
+    // deletion: the HPA controller rewrites status on every sync, and those writes concern nobody here.
+    const onAutoscaler = (deleted: boolean) => (hpa: V2HorizontalPodAutoscaler) => {
+      const generation = hpa.metadata?.generation;
+      if (!deleted && generation !== undefined && hpa.status?.observedGeneration === generation) return;
+      generated("hpa")(hpa);
+    };
+    c.autoscalers.onChange(onAutoscaler(false), onAutoscaler(true));
+    // MetricTemplates and AlertProviders are read when a check or an alert happens, from the cache, so
+    // their events wake nobody (the index still answers which Canaries use one).
   }
 }

@@ -115,6 +115,16 @@ export class Reconciler {
     this.inflight.get(keyFor({ namespace, name }))?.abort();
   }
 
+  /**
+   * Another replica acts on this Canary now (--shards): drop what this one kept in memory about it, so
+   * if the Canary comes back here it is reconciled from its status alone (the judge's held looks would
+   * be older than the other replica's checks).
+   */
+  forget(namespace: string, name: string): void {
+    this.writtenFrom.delete(`${namespace}/${name}`);
+    this.evidence.delete(`${namespace}/${name}`);
+  }
+
   /** Shutting down: abort every call in flight, and any that a reconcile still starts. */
   cancelAll(): void {
     this.cancelled = true;

@@ -1,9 +1,16 @@
-import { type KubernetesListObject, type KubernetesObject, makeInformer } from "@kubernetes/client-node";
+import {
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  ListWatch,
+  Watch,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { clampDelay } from "../net/timers.js";
 import { reconnectDelay, retryAfterMs } from "./backoff.js";
 import type { KubeClients } from "./client.js";
 import { describeError } from "./client.js";
+import { plainJson, type Trim } from "./trim.js";
 
 export interface InformerSpec {
   /** a name for logs and metrics, e.g. "deployments" */
@@ -15,6 +22,46 @@ export interface InformerSpec {
   namespace?: string;
   /** how often to re-open the watch even if it looks healthy (default 10 min; 0 = never) */
   relistPeriodMs?: number;
+  /** what the cache keeps of each object (trim.ts); applied to list items and watch events before caching */
+  trim?: Trim;
+}
+
+type WatchCallback = Parameters<Watch["watch"]>[2];
+
+/**
+ * client-node's Watch with each object passed through `trim` before the informer sees it, so the
+ * cache (and the handlers) only ever hold trimmed objects. ERROR and BOOKMARK events pass as they are.
+ */
+export class TrimmingWatch extends Watch {
+  constructor(
+    config: KubeConfig,
+    private readonly trim: Trim,
+  ) {
+    super(config);
+  }
+
+  override watch(
+    path: string,
+    queryParams: Parameters<Watch["watch"]>[1],
+    callback: WatchCallback,
+    done: Parameters<Watch["watch"]>[3],
+  ): Promise<AbortController> {
+    return super.watch(path, queryParams, trimmingCallback(this.trim, callback), done);
+  }
+}
+
+/** The watch callback that trims ADDED/MODIFIED/DELETED objects (exported for tests). */
+export function trimmingCallback(trim: Trim, callback: WatchCallback): WatchCallback {
+  return (phase: string, apiObj: unknown, watchObj?: unknown) => {
+    const objectEvent = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";
+    callback(
+      phase,
+      objectEvent && typeof apiObj === "object" && apiObj !== null
+        ? trim(apiObj as KubernetesObject)
+        : apiObj,
+      watchObj,
+    );
+  };
 }
 
 export type Handler<T> = (obj: T, old?: T) => void;
@@ -60,13 +107,19 @@ export class ResilientInformer<T extends KubernetesObject> {
         )) as KubernetesListObject<T>;
         this.lastListOk = true;
         this.failures = 0;
-        return result;
+        return trimList(result, spec);
       } catch (err) {
         this.lastListError = err;
         throw err;
       }
     };
-    this.informer = makeInformer<T>(clients.config, spec.path, list);
+    // makeInformer() without its Watch: ours trims objects before the ListWatch caches them.
+    this.informer = new ListWatch<T>(
+      spec.path,
+      spec.trim ? new TrimmingWatch(clients.config, spec.trim) : new Watch(clients.config),
+      list,
+      false,
+    );
     // Any event proves the watch works: the next failure starts its backoff from the bottom again.
     this.informer.on("add", (obj) => this.emit("change", obj));
     this.informer.on("update", (obj) => this.emit("change", obj));
@@ -207,4 +260,23 @@ export class ResilientInformer<T extends KubernetesObject> {
     }, delay);
     this.restartTimer.unref?.();
   }
+}
+
+/**
+ * A list's items as plain JSON, trimmed like watch events. List items come without apiVersion/kind
+ * (the list carries them); they get the informer's, so a cached object looks the same whichever way
+ * it arrived.
+ */
+export function trimList<T extends KubernetesObject>(
+  list: KubernetesListObject<T>,
+  spec: Pick<InformerSpec, "apiVersion" | "kind" | "trim">,
+): KubernetesListObject<T> {
+  const items = list.items.map((item) => {
+    // client-node's typed models (undefined fields, Dates) as the plain JSON a watch event carries
+    const json = plainJson(item) as T;
+    const typed =
+      json.apiVersion && json.kind ? json : { ...json, apiVersion: spec.apiVersion, kind: spec.kind };
+    return (spec.trim ? spec.trim(typed) : typed) as T;
+  });
+  return { ...list, items };
 }

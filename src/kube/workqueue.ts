@@ -3,11 +3,19 @@
 //   a key added while processing is re-queued when its worker calls done();
 // - addAfter() for "look again in N ms" (the per-canary analysis timer), keeping the earliest deadline;
 // - addRateLimited() for failures: per-key exponential backoff 5 ms .. 1000 s, with an overall token bucket
-//   (10 qps, burst 100) so a cluster-wide outage does not become a retry storm.
+//   (10 qps, burst 100) so a cluster-wide outage does not become a retry storm. As in controller-runtime,
+//   the bucket applies only to these failure retries: add() and addAfter() (watch events, the analysis
+//   timer, the judge's looks) are never throttled — at 1,000 Canaries stepping every 10 s they alone are
+//   100 adds/s, and a 10 qps cap on them would make every step late. A retry after a stale cache (409,
+//   404: `{ overall: false }`) is not an outage either and skips the bucket too.
 // And one addition: fairness between namespaces. Keys ("namespace/name") wait in one FIFO per namespace,
 // get() serves the namespaces round-robin, and a namespace with `perNamespaceLimit` keys in flight is
 // skipped until one of them is done. Four Canaries whose webhooks hang can then hold at most their own
-// namespace's share of the workers, not every worker of the controller.
+// namespace's share of the workers, not every worker of the controller. With `capacity` (the number of
+// workers), the limit is work-conserving: a namespace at its share may borrow an idle worker when no
+// namespace below its share has a key waiting, as long as `perNamespaceLimit` workers stay free for the
+// others. A fleet in one namespace then uses capacity - share workers instead of one share (12 of 16,
+// not 4), and any other namespace still finds at least its share free.
 import { clampDelay } from "../net/timers.js";
 
 export interface WorkQueueMetrics {
@@ -25,6 +33,8 @@ export interface WorkQueueOptions {
   burst?: number;
   /** keys of one namespace processed at once (default: unlimited) */
   perNamespaceLimit?: number;
+  /** workers taking keys: lets a namespace at its limit borrow idle workers (see above); default none */
+  capacity?: number;
   metrics?: WorkQueueMetrics;
   now?: () => number;
 }
@@ -52,6 +62,8 @@ export class WorkQueue {
   private readonly qps: number;
   private readonly burst: number;
   private readonly perNamespaceLimit: number;
+  /** keys that may be in flight at once when some are borrowed beyond a namespace's limit */
+  private readonly borrowCeiling: number;
   private tokens: number;
   private lastRefill: number;
   private nextBucketSlot = 0;
@@ -65,6 +77,7 @@ export class WorkQueue {
     this.qps = options.qps ?? 10;
     this.burst = options.burst ?? 100;
     this.perNamespaceLimit = Math.max(1, options.perNamespaceLimit ?? Number.POSITIVE_INFINITY);
+    this.borrowCeiling = options.capacity === undefined ? 0 : options.capacity - this.perNamespaceLimit;
     this.tokens = this.burst;
     this.metrics = options.metrics ?? noMetrics;
     this.now = options.now ?? Date.now;
@@ -101,13 +114,16 @@ export class WorkQueue {
     this.timers.set(key, { at, timer });
   }
 
-  /** Backoff for a failed key: max(per-key exponential, overall bucket). */
-  addRateLimited(key: string): void {
+  /**
+   * Backoff for a failed key: max(per-key exponential, overall bucket). `overall: false` skips the
+   * bucket: for a retry after a stale cache (409, 404), which says nothing about the API server's health.
+   */
+  addRateLimited(key: string, options: { overall?: boolean } = {}): void {
     const attempts = this.failures.get(key) ?? 0;
     this.failures.set(key, attempts + 1);
     this.metrics.retried();
     const perKey = Math.min(this.baseDelayMs * 2 ** attempts, this.maxDelayMs);
-    this.addAfter(key, Math.max(perKey, this.bucketDelay()));
+    this.addAfter(key, options.overall === false ? perKey : Math.max(perKey, this.bucketDelay()));
   }
 
   /** Clears the key's failure history (call after a successful reconcile). */
@@ -178,11 +194,21 @@ export class WorkQueue {
     }
   }
 
-  /** Removes and returns the next key: the first namespace in rotation below its limit, FIFO within it. */
+  /**
+   * Removes and returns the next key: the first namespace in rotation below its limit, FIFO within it;
+   * failing that, with `capacity`, the first namespace with a key at all, while fewer than
+   * capacity - perNamespaceLimit keys are in flight (a borrowed worker).
+   */
   private next(): string | undefined {
+    const key = this.nextFrom(false);
+    if (key !== undefined || this.processing.size >= this.borrowCeiling) return key;
+    return this.nextFrom(true);
+  }
+
+  private nextFrom(borrowing: boolean): string | undefined {
     for (let i = 0; i < this.rotation.length; i++) {
       const ns = this.rotation[i] ?? "";
-      if ((this.inFlight.get(ns) ?? 0) >= this.perNamespaceLimit) continue;
+      if (!borrowing && (this.inFlight.get(ns) ?? 0) >= this.perNamespaceLimit) continue;
       const q = this.queues.get(ns);
       const key = q?.shift();
       if (q === undefined || key === undefined) continue;

@@ -1,5 +1,8 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { load } from "js-yaml";
+import { BUNDLE_PATH, bundleSerin } from "../../scripts/bundle.js";
 import { freePort, type ManagedProcess, startProcess, waitFor } from "../env/processes.js";
 import { repoRoot } from "../env/toolchain.js";
 
@@ -9,7 +12,10 @@ export interface SerinProcess {
   stop(): Promise<void>;
 }
 
-/** Compiles src/ into dist/ the way `npm run build` does, so tests run the shipped artifact. */
+/**
+ * Compiles src/ into dist/ and bundles dist/serin.mjs the way `npm run build` does, so tests run the
+ * shipped artifact.
+ */
 export function buildSerin(): void {
   execFileSync(
     process.execPath,
@@ -18,6 +24,27 @@ export function buildSerin(): void {
       stdio: "inherit",
     },
   );
+  bundleSerin();
+}
+
+/** What the container runs: the bundle (scripts/bundle.ts), as the Dockerfile's ENTRYPOINT does. */
+export const SERIN_ENTRY = BUNDLE_PATH;
+
+interface DeploymentManifest {
+  spec?: { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+}
+
+/**
+ * The Node/V8 flags production runs with: NODE_OPTIONS of deploy/deployment.yaml, read from there so
+ * tests and benches cannot drift from what is shipped.
+ */
+export function productionNodeOptions(): string[] {
+  const manifest = load(
+    readFileSync(join(repoRoot, "deploy", "deployment.yaml"), "utf8"),
+  ) as DeploymentManifest;
+  const env = manifest.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  const value = env.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+  return value.split(/\s+/).filter((flag) => flag !== "");
 }
 
 /** Starts the built controller as its own process, authenticated as the serin ServiceAccount. */
@@ -27,13 +54,18 @@ export async function startSerin(opts: {
   logDir: string;
   name?: string;
   extraArgs?: string[];
+  /** Node flags; default: production's (productionNodeOptions) */
+  nodeArgs?: string[];
+  /** the script to run; default: the bundle (SERIN_ENTRY) */
+  entry?: string;
 }): Promise<SerinProcess> {
   const port = await freePort();
   const proc = startProcess(
     opts.name ?? "serin",
     process.execPath,
     [
-      join(repoRoot, "dist", "main.js"),
+      ...(opts.nodeArgs ?? productionNodeOptions()),
+      opts.entry ?? SERIN_ENTRY,
       `--kubeconfig=${opts.kubeconfigPath}`,
       `--metrics-server=${opts.metricsServer}`,
       `--listen-address=127.0.0.1:${port}`,

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { ClusterCache } from "../../../src/controller/cluster-cache.js";
 import { CanaryController } from "../../../src/controller/controller.js";
 import type { ReconcileResult, Reconciler } from "../../../src/controller/reconciler.js";
+import type { OwnershipGate } from "../../../src/kube/shards.js";
 import { ControllerMetrics } from "../../../src/observability/metrics.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,6 +60,9 @@ function fakeCache() {
     services: new FakeInformer(),
     virtualServices: new FakeInformer(),
     destinationRules: new FakeInformer(),
+    autoscalers: new FakeInformer(),
+    metricTemplates: new FakeInformer(),
+    alertProviders: new FakeInformer(),
   };
   const all = () => Object.values(informers);
   return { informers, cache: { ...informers, all } as unknown as ClusterCache };
@@ -98,7 +102,13 @@ const canary = (namespace: string, name: string, target: string, extra: Record<s
   }) as KubernetesObject;
 
 function setup(
-  options: { workers?: number; namespaceConcurrency?: number; stallMs?: number; now?: () => number } = {},
+  options: {
+    workers?: number;
+    namespaceConcurrency?: number;
+    stallMs?: number;
+    now?: () => number;
+    gate?: OwnershipGate;
+  } = {},
 ) {
   const { informers, cache } = fakeCache();
   const reconciler = new FakeReconciler();
@@ -112,6 +122,7 @@ function setup(
       resyncSchedule: "0 0 1 1 *",
       namespaceConcurrency: options.namespaceConcurrency,
       reconcileStallMs: options.stallMs,
+      ...(options.gate ? { gate: options.gate } : {}),
     },
     options.now,
   );
@@ -203,6 +214,36 @@ describe("CanaryController", () => {
     informers.canaries.remove(first);
     await sleep(5);
     expect(reconciler.calls.sort()).toEqual(["shop/first", "shop/second"]);
+    await controller.stop();
+  });
+
+  it("--shards: reconciles only the Canaries its gate lets through, and tells the gate when each ends", async () => {
+    const mine = new Set(["shop/mine"]);
+    const inFlight: string[] = [];
+    const ended: string[] = [];
+    const gate: OwnershipGate = {
+      begin: (key) => {
+        if (!mine.has(key)) return false;
+        inFlight.push(key);
+        return true;
+      },
+      end: (key) => {
+        ended.push(key);
+      },
+    };
+    const { informers, reconciler, controller } = setup({ gate });
+    informers.canaries.upsert(canary("shop", "mine", "a"));
+    informers.canaries.upsert(canary("shop", "theirs", "b"));
+    controller.start();
+    await sleep(5);
+    expect(reconciler.calls).toEqual(["shop/mine"]);
+    expect(ended).toEqual(["shop/mine"]);
+    // The shard moves here: the same key, enqueued again (main.ts does it on "gained"), now runs.
+    mine.add("shop/theirs");
+    controller.queue.add("shop/theirs");
+    await sleep(5);
+    expect(reconciler.calls).toEqual(["shop/mine", "shop/theirs"]);
+    expect(ended).toEqual(inFlight);
     await controller.stop();
   });
 });

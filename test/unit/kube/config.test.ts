@@ -9,16 +9,16 @@ const parse = (argv: string[]): ControllerConfig => {
 };
 
 describe("parseConfig", () => {
-  it("defaults: 16 workers, a quarter of them per namespace, 15m stall bound, 8s shutdown", () => {
+  it("defaults: 32 workers, a quarter of them per namespace, 15m stall bound, 8s shutdown", () => {
     const c = parse([]);
-    expect(c.workers).toBe(16);
-    expect(c.namespaceConcurrency).toBe(4);
+    expect(c.workers).toBe(32);
+    expect(c.namespaceConcurrency).toBe(8);
     expect(c.reconcileStallMs).toBe(15 * 60_000);
     expect(c.shutdownTimeoutMs).toBe(8_000);
   });
 
   it("watching one namespace, every worker may serve it", () => {
-    expect(parse(["--namespace", "shop"]).namespaceConcurrency).toBe(16);
+    expect(parse(["--namespace", "shop"]).namespaceConcurrency).toBe(32);
     expect(parse(["--workers", "2"]).namespaceConcurrency).toBe(1);
   });
 
@@ -28,5 +28,25 @@ describe("parseConfig", () => {
     expect(() => parse(["--workers", "8", "--namespace-concurrency", "9"])).toThrow(ConfigError);
     expect(() => parse(["--reconcile-stall-after", "10s"])).toThrow(/--reconcile-stall-after/);
     expect(() => parse(["--shutdown-timeout", "600h"])).toThrow(/--shutdown-timeout/);
+  });
+
+  it("--shards: off by default, a whole number, not with --leader-elect, Leases beside the leader's", () => {
+    const off = parse([]);
+    expect(off.shards).toBeUndefined();
+    const on = parse(["--shards", "32"]);
+    expect([on.shards, on.shardLeaseNamespace, on.shardLeasePrefix]).toEqual([32, "serin-system", "serin"]);
+    expect(parseConfig(["--shards", "8"], { POD_NAMESPACE: "ops" })).toMatchObject({
+      shards: 8,
+      shardLeaseNamespace: "ops",
+    });
+    expect(
+      parse(["--shards=4", "--shard-lease-namespace=leases", "--shard-lease-prefix=shop"]),
+    ).toMatchObject({ shardLeaseNamespace: "leases", shardLeasePrefix: "shop" });
+    expect(() => parse(["--shards", "0"])).toThrow(/--shards must be/);
+    expect(() => parse(["--shards", "2.5"])).toThrow(/--shards must be/);
+    expect(() => parse(["--shards", "32", "--leader-elect"])).toThrow(/exclude each other/);
+    expect(() => parse(["--shards", "32", "--shard-lease-prefix", "Bad_Prefix"])).toThrow(
+      /--shard-lease-prefix/,
+    );
   });
 });
