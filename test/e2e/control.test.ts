@@ -154,9 +154,12 @@ describe.concurrent("steering a rollout with kubectl serin (docs/control.md)", (
     expect(r.abort.stderr).toBe("");
     expect(r.abort.code).toBe(0);
     expect(r.abort.stdout.trim()).toBe(`abort ${NAME}: done`);
-    // "At once": not at the next check, within a few seconds of the command (an interval is 10 s).
-    expect(r.failedAfterMs).toBeLessThan(5_000);
+    // "At once": in the reconcile that consumed the request (one status write carries both), not at the
+    // next check; and so within an interval of the command, however busy the machine.
     const status = k.canary(r.ns, NAME).status;
+    const consumedAt = Date.parse(status?.control?.at ?? "");
+    expect(Math.abs(Date.parse(status?.lastTransitionTime ?? "") - consumedAt)).toBeLessThan(1_000);
+    expect(r.failedAfterMs).toBeLessThan(INTERVAL_S * 1000);
     expect(status?.phase).toBe("Failed");
     expect(status?.canaryWeight).toBe(0);
     expect(status?.control?.action).toBe("abort");
@@ -298,7 +301,8 @@ describe.concurrent("steering a rollout with kubectl serin (docs/control.md)", (
         samples.push({ phase: s?.phase, weight: s?.canaryWeight, paused: s?.paused });
         await sleep(1_000);
       }
-      expect(samples.length).toBeGreaterThan(20);
+      // About one sample a second (fewer on a busy machine: each is a kubectl call) over 25 s.
+      expect(samples.length).toBeGreaterThanOrEqual(10);
       expect(samples.every((s) => s.weight === held && s.phase === "Progressing" && s.paused === true)).toBe(
         true,
       );
