@@ -1,15 +1,7 @@
-// Steering a rollout at runtime (docs/control.md, docs/cli.md), through `kubectl serin` as a user would
-// type it: the built CLI (dist/cli/main.js) against the real API server, Serin as its own process with
-// its real RBAC. Three releases of the catalog run at once in three namespaces: one aborted (then
-// retried, and its history read; a user without `patch` is refused first), one paused and resumed, one
-// promoted early.
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../env/processes.js";
-import { repoRoot } from "../env/toolchain.js";
 import { applyCatalog, image, routeWeights, webappTraffic } from "../support/catalog.js";
+import { runCli, viewerKubeconfig } from "../support/cli.js";
 import { Kubectl } from "../support/kube.js";
 import { serinForFile } from "../support/serin-process.js";
 
@@ -27,28 +19,8 @@ serinForFile(
 const NAME = "catalog-release";
 const INTERVAL_S = 10;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** `kubectl serin ARGS --kubeconfig PATH`: the built plugin, run as its own process (async: releases run at once). */
-function serin(args: string[], kubeconfig = k.kubeconfig): Promise<CliResult> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, "dist", "cli", "main.js"), ...args, "--kubeconfig", kubeconfig],
-      { encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-        resolve({ code, stdout, stderr, ms: Date.now() - started });
-      },
-    );
-  });
-}
+/** `kubectl serin ARGS`: the built plugin as its own process, with the admin's or another kubeconfig. */
+const serin = (args: string[], kubeconfig = k.kubeconfig) => runCli(args, { kubeconfig });
 
 interface CanaryEvent {
   reason: string;
@@ -131,50 +103,6 @@ async function progressing(prefix: string, minWeight = 10) {
   return { ns, traffic, watch };
 }
 
-/**
- * A kubeconfig for a ServiceAccount of `ns` that may only look at Canaries (get, list, watch): the
- * admin kubeconfig's cluster, a token of its own.
- */
-function viewerKubeconfig(ns: string): string {
-  const role = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: "canary-viewer", namespace: ns },
-    rules: [{ apiGroups: ["serin.dev"], resources: ["canaries"], verbs: ["get", "list", "watch"] }],
-  };
-  const binding = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: "canary-viewer", namespace: ns },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "canary-viewer" },
-    subjects: [{ kind: "ServiceAccount", name: "viewer", namespace: ns }],
-  };
-  k.run(["create", "serviceaccount", "viewer", "-n", ns]);
-  k.run(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [role, binding] }));
-  const token = k.run(["create", "token", "viewer", "-n", ns, "--duration=1h"]).trim();
-  const admin = k.json<{ clusters: Array<{ name: string; cluster: Record<string, unknown> }> }>([
-    "config",
-    "view",
-    "--raw",
-    "--minify",
-  ]);
-  const cluster = admin.clusters[0];
-  if (cluster === undefined) throw new Error("the admin kubeconfig has no cluster");
-  const path = join(inject("envDir"), `viewer-${ns}.kubeconfig`);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "local", cluster: cluster.cluster }],
-      users: [{ name: "viewer", user: { token } }],
-      contexts: [{ name: "viewer", context: { cluster: "local", user: "viewer", namespace: ns } }],
-      "current-context": "viewer",
-    }),
-  );
-  return path;
-}
-
 const once = <T>(f: () => Promise<T>): (() => Promise<T>) => {
   let p: Promise<T> | undefined;
   return () => {
@@ -187,7 +115,7 @@ const once = <T>(f: () => Promise<T>): (() => Promise<T>) => {
 const abortRun = once(async () => {
   const { ns, traffic, watch } = await progressing("ctl-abort");
   try {
-    const viewer = viewerKubeconfig(ns);
+    const viewer = viewerKubeconfig(k, ns, inject("envDir"));
     const viewerGet = await serin(["get", NAME, "-n", ns], viewer);
     const forbidden = await serin(["abort", NAME, "-n", ns, "--reason", "not mine to steer"], viewer);
     const afterForbidden = k.json<{
@@ -226,9 +154,12 @@ describe.concurrent("steering a rollout with kubectl serin (docs/control.md)", (
     expect(r.abort.stderr).toBe("");
     expect(r.abort.code).toBe(0);
     expect(r.abort.stdout.trim()).toBe(`abort ${NAME}: done`);
-    // "At once": not at the next check, within a few seconds of the command (an interval is 10 s).
-    expect(r.failedAfterMs).toBeLessThan(5_000);
+    // "At once": in the reconcile that consumed the request (one status write carries both), not at the
+    // next check; and so within an interval of the command, however busy the machine.
     const status = k.canary(r.ns, NAME).status;
+    const consumedAt = Date.parse(status?.control?.at ?? "");
+    expect(Math.abs(Date.parse(status?.lastTransitionTime ?? "") - consumedAt)).toBeLessThan(1_000);
+    expect(r.failedAfterMs).toBeLessThan(INTERVAL_S * 1000);
     expect(status?.phase).toBe("Failed");
     expect(status?.canaryWeight).toBe(0);
     expect(status?.control?.action).toBe("abort");
@@ -370,7 +301,8 @@ describe.concurrent("steering a rollout with kubectl serin (docs/control.md)", (
         samples.push({ phase: s?.phase, weight: s?.canaryWeight, paused: s?.paused });
         await sleep(1_000);
       }
-      expect(samples.length).toBeGreaterThan(20);
+      // About one sample a second (fewer on a busy machine: each is a kubectl call) over 25 s.
+      expect(samples.length).toBeGreaterThanOrEqual(10);
       expect(samples.every((s) => s.weight === held && s.phase === "Progressing" && s.paused === true)).toBe(
         true,
       );

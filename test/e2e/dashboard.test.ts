@@ -4,7 +4,7 @@
 // watch), the Abort button must roll the release back, and a user without `patch` must see the refusal.
 // Screenshots go to test/output/ (gitignored) for people to look at.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -13,6 +13,7 @@ import type { CanaryStatus } from "../../src/api/canary.js";
 import { sleep } from "../env/processes.js";
 import { repoRoot } from "../env/toolchain.js";
 import { applyCatalog, webappTraffic } from "../support/catalog.js";
+import { viewerKubeconfig } from "../support/cli.js";
 import { Kubectl } from "../support/kube.js";
 import { ObjectWatch } from "../support/object-watch.js";
 import { serinForFile } from "../support/serin-process.js";
@@ -88,47 +89,6 @@ async function startDashboard(args: string[], kubeconfig: string): Promise<Dashb
       return exited;
     },
   };
-}
-
-/** A kubeconfig for a ServiceAccount of `ns` that may only look at Canaries (get, list, watch). */
-function viewerKubeconfig(ns: string): string {
-  const role = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: "canary-viewer", namespace: ns },
-    rules: [{ apiGroups: ["serin.dev"], resources: ["canaries"], verbs: ["get", "list", "watch"] }],
-  };
-  const binding = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: "canary-viewer", namespace: ns },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "canary-viewer" },
-    subjects: [{ kind: "ServiceAccount", name: "viewer", namespace: ns }],
-  };
-  k.run(["create", "serviceaccount", "viewer", "-n", ns]);
-  k.run(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [role, binding] }));
-  const token = k.run(["create", "token", "viewer", "-n", ns, "--duration=1h"]).trim();
-  const admin = k.json<{ clusters: Array<{ cluster: Record<string, unknown> }> }>([
-    "config",
-    "view",
-    "--raw",
-    "--minify",
-  ]);
-  const cluster = admin.clusters[0];
-  if (cluster === undefined) throw new Error("the admin kubeconfig has no cluster");
-  const path = join(inject("envDir"), `dashboard-viewer-${ns}.kubeconfig`);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "local", cluster: cluster.cluster }],
-      users: [{ name: "viewer", user: { token } }],
-      contexts: [{ name: "viewer", context: { cluster: "local", user: "viewer", namespace: ns } }],
-      "current-context": "viewer",
-    }),
-  );
-  return path;
 }
 
 async function screenshot(page: Page, name: string): Promise<string> {
@@ -261,7 +221,7 @@ describe("kubectl serin dashboard in a browser (docs/cli.md)", () => {
 
   it("a user who may only look sees the refusal in the page, and nothing is written", async () => {
     expect(ns).not.toBe("");
-    const dash = await startDashboard(["-n", ns], viewerKubeconfig(ns));
+    const dash = await startDashboard(["-n", ns], viewerKubeconfig(k, ns, inject("envDir")));
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       await page.goto(`${dash.url}#/c/${ns}/${NAME}`);

@@ -1,15 +1,7 @@
-// Replaying a past run (docs/replay.md) through `kubectl serin replay` as a user would type it: the built
-// CLI (dist/cli/main.js) against the real API server and the real Prometheus that recorded the run. A
-// catalog release of v3-bad (20% errors) is rolled back after two failed checks; replayed with the same
-// analysis it is rolled back at the same checks, with the same verdicts; with a lenient success-rate
-// threshold it would still be running when the recorded run ended; a bad --set and a missing run are
-// refused clearly.
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../env/processes.js";
-import { repoRoot } from "../env/toolchain.js";
 import { applyCatalog, webappTraffic } from "../support/catalog.js";
+import { type CliResult, runCli } from "../support/cli.js";
 import { Kubectl } from "../support/kube.js";
 import { serinForFile } from "../support/serin-process.js";
 
@@ -29,26 +21,9 @@ const INTERVAL_S = 10;
 /** ~40 canary requests per check at weight 10: v3-bad fails each check but for a 0.01% chance. */
 const QPS = 40;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function serin(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const { SERIN_PROMETHEUS_URL: _unset, ...base } = process.env;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, "dist", "cli", "main.js"), ...args, "--kubeconfig", k.kubeconfig],
-      { encoding: "utf8", timeout: 120_000, env: { ...base, NO_COLOR: "1", ...env } },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+/** `kubectl serin ARGS` with the admin's kubeconfig; `env` on top (never an inherited SERIN_PROMETHEUS_URL). */
+const serin = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { kubeconfig: k.kubeconfig, env, timeoutMs: 120_000 });
 
 interface ReplayJson {
   run: { number?: number; outcome: string; recordedChecks: number };
