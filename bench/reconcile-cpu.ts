@@ -4,52 +4,21 @@
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { Applier } from "../src/controller/apply.js";
-import type { ClusterCache } from "../src/controller/cluster-cache.js";
 import { Reconciler } from "../src/controller/reconciler.js";
 import { Reporter } from "../src/controller/reporter.js";
 import type { KubeClients } from "../src/kube/client.js";
 import { EventRecorder } from "../src/kube/events.js";
 import type { PrometheusClient } from "../src/metrics/prometheus-client.js";
 import { ControllerMetrics } from "../src/observability/metrics.js";
-
-class Store {
-  private readonly objects = new Map<string, Map<string, KubernetesObject>>();
-  onRecovered(_h: () => void): void {}
-  onChange(): void {}
-  get(name: string, namespace?: string): KubernetesObject | undefined {
-    return this.objects.get(namespace ?? "")?.get(name);
-  }
-  list(namespace?: string): KubernetesObject[] {
-    if (!namespace) return [...this.objects.values()].flatMap((m) => [...m.values()]);
-    return Array.from(this.objects.get(namespace)?.values() ?? []);
-  }
-  put(obj: KubernetesObject): void {
-    const ns = obj.metadata?.namespace ?? "";
-    let m = this.objects.get(ns);
-    if (m === undefined) {
-      m = new Map();
-      this.objects.set(ns, m);
-    }
-    m.set(obj.metadata?.name ?? "", obj);
-  }
-}
+import { type MemoryInformer, memoryCache } from "./memory-informer.js";
 
 let rv = 10;
 const notFound = () => Object.assign(new Error("not found"), { code: 404 });
 
 function world() {
-  const stores = {
-    canaries: new Store(),
-    deployments: new Store(),
-    configMaps: new Store(),
-    services: new Store(),
-    virtualServices: new Store(),
-    destinationRules: new Store(),
-    metricTemplates: new Store(),
-    alertProviders: new Store(),
-    autoscalers: new Store(),
-  };
-  const byKind: Record<string, Store> = {
+  const { informers, cache: memory } = memoryCache();
+  const stores: Record<keyof typeof informers, MemoryInformer> = informers;
+  const byKind: Record<string, MemoryInformer> = {
     Canary: stores.canaries,
     Deployment: stores.deployments,
     ConfigMap: stores.configMaps,
@@ -130,12 +99,7 @@ function world() {
     }),
     config: {},
   } as unknown as KubeClients;
-  const cache = {
-    ...stores,
-    all: () => Object.values(stores),
-    synced: () => true,
-  } as unknown as ClusterCache;
-  return { stores, clients, cache, calls };
+  return { stores, clients, cache: memory, calls };
 }
 
 const secret = (name: string) => ({

@@ -14,13 +14,13 @@
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import { pino } from "pino";
 import type { CanarySpec } from "../src/api/canary.js";
-import type { ClusterCache } from "../src/controller/cluster-cache.js";
 import { CanaryController } from "../src/controller/controller.js";
 import type { ReconcileResult, Reconciler } from "../src/controller/reconciler.js";
 import { keyOf } from "../src/kube/client.js";
 import { WorkQueue } from "../src/kube/workqueue.js";
 import { ControllerMetrics } from "../src/observability/metrics.js";
 import { findTargetConfigRefs } from "../src/workload/config-refs.js";
+import { memoryCache } from "./memory-informer.js";
 
 const QUICK = process.argv.includes("--quick");
 const SIZES = process.env.SIZES
@@ -31,56 +31,6 @@ const SIZES = process.env.SIZES
 const EVENTS = 10_000;
 /** the scan's work budget per measurement (events x Canaries scanned), so N = 10,000 ends in seconds */
 const SCAN_BUDGET = QUICK ? 1e6 : 5e6;
-
-type Handler = (obj: KubernetesObject) => void;
-
-/** An informer cache shaped like client-node's ObjectCache: per-namespace maps, list() copies. */
-class MemoryInformer<T extends KubernetesObject = KubernetesObject> {
-  private readonly objects = new Map<string, Map<string, T>>();
-  private readonly handlers: Array<{ change: Handler; remove: Handler }> = [];
-  onRecovered(_h: () => void): void {}
-  onChange(change: (obj: T) => void, remove: (obj: T) => void = change): void {
-    this.handlers.push({ change: change as Handler, remove: remove as Handler });
-  }
-  get(name: string, namespace?: string): T | undefined {
-    return this.objects.get(namespace ?? "")?.get(name);
-  }
-  list(namespace?: string): T[] {
-    if (!namespace) return [...this.objects.values()].flatMap((m) => [...m.values()]);
-    return Array.from(this.objects.get(namespace)?.values() ?? []);
-  }
-  /** store without events (the initial list) */
-  put(obj: T): void {
-    const ns = obj.metadata?.namespace ?? "";
-    let m = this.objects.get(ns);
-    if (m === undefined) {
-      m = new Map();
-      this.objects.set(ns, m);
-    }
-    m.set(obj.metadata?.name ?? "", obj);
-  }
-  /** a watch event */
-  emit(obj: T): void {
-    this.put(obj);
-    for (const h of this.handlers) h.change(obj);
-  }
-}
-
-function memoryCache() {
-  const informers = {
-    canaries: new MemoryInformer(),
-    deployments: new MemoryInformer<V1Deployment>(),
-    configMaps: new MemoryInformer(),
-    services: new MemoryInformer(),
-    virtualServices: new MemoryInformer(),
-    destinationRules: new MemoryInformer(),
-    metricTemplates: new MemoryInformer(),
-    alertProviders: new MemoryInformer(),
-    autoscalers: new MemoryInformer(),
-  };
-  const cache = { ...informers, all: () => Object.values(informers), synced: () => true };
-  return { informers, cache: cache as unknown as ClusterCache };
-}
 
 const canaryObject = (namespace: string, i: number): KubernetesObject =>
   ({

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
+import { kwokNode } from "../../test/env/cluster.js";
 import { repoRoot } from "../../test/env/toolchain.js";
 import type { KubeAdmin } from "./kube-admin.js";
 
@@ -131,30 +132,7 @@ export async function ensureNodeCapacity(kube: KubeAdmin, pods: number): Promise
   const wanted = Math.max(2, Math.ceil((pods * 1.3) / perNode));
   for (let i = 2; i < wanted; i++) {
     const name = `kwok-node-${i}`;
-    await kube.must(
-      "POST",
-      "/api/v1/nodes",
-      {
-        apiVersion: "v1",
-        kind: "Node",
-        metadata: {
-          name,
-          annotations: { "node.alpha.kubernetes.io/ttl": "0", "kwok.x-k8s.io/node": "fake" },
-          labels: {
-            "kubernetes.io/hostname": name,
-            "kubernetes.io/os": "linux",
-            "kubernetes.io/arch": "amd64",
-            type: "kwok",
-          },
-        },
-        status: {
-          allocatable: { cpu: "64", memory: "256Gi", pods: String(perNode) },
-          capacity: { cpu: "64", memory: "256Gi", pods: String(perNode) },
-        },
-      },
-      undefined,
-      true,
-    );
+    await kube.must("POST", "/api/v1/nodes", kwokNode(name, perNode), undefined, true);
   }
   return wanted;
 }

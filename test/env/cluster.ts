@@ -200,7 +200,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
     };
 
-    for (const node of ["kwok-node-0", "kwok-node-1"]) cluster.kubectl(["apply", "-f", "-"], fakeNode(node));
+    for (const node of ["kwok-node-0", "kwok-node-1"])
+      cluster.kubectl(["apply", "-f", "-"], JSON.stringify(kwokNode(node)));
     await waitFor(
       "kwok nodes Ready",
       async () =>
@@ -235,8 +236,9 @@ export function kubectlPath(): string {
   return existsSync(built) ? built : "kubectl";
 }
 
-function fakeNode(name: string): string {
-  return JSON.stringify({
+/** A Node that kwok manages (the `kwok.x-k8s.io/node: fake` annotation), with room for `pods` pods. */
+export function kwokNode(name: string, pods = 500): object {
+  return {
     apiVersion: "v1",
     kind: "Node",
     metadata: {
@@ -250,10 +252,10 @@ function fakeNode(name: string): string {
       },
     },
     status: {
-      allocatable: { cpu: "64", memory: "256Gi", pods: "500" },
-      capacity: { cpu: "64", memory: "256Gi", pods: "500" },
+      allocatable: { cpu: "64", memory: "256Gi", pods: String(pods) },
+      capacity: { cpu: "64", memory: "256Gi", pods: String(pods) },
     },
-  });
+  };
 }
 
 function kubeconfig(server: string, pki: Pki): string {
