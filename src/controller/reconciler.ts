@@ -91,8 +91,15 @@ export interface ReconcilerDeps {
 /** How soon to try again when a decision's Events (or the mark that they were sent) did not go through. */
 export const REPORT_RETRY_MS = 2_000;
 
-/** How soon to look again when the cache has not yet caught up with our own status write. */
-export const FENCE_REQUEUE_MS = 100;
+/**
+ * How soon to look again when the cache has not yet caught up with our own status write. The write's
+ * own watch event re-queues the Canary the moment it arrives (onCanary), so this is only the fallback
+ * for a watch that drops the event (its relist re-queues everything too). A short poll here was costly
+ * at fleet scale: with 32 workers, a Canary woken by a child object's event just after its status write
+ * polled every 100 ms until the event came (bench/many-canaries.ts: 69-114 reconciles per rollout, 41
+ * without the poll).
+ */
+export const FENCE_REQUEUE_MS = 2_000;
 
 export class Reconciler {
   /** per Canary key: the resourceVersion our last successful status write was computed from */

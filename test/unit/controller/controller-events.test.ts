@@ -5,7 +5,11 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { ClusterCache } from "../../../src/controller/cluster-cache.js";
 import { CanaryController } from "../../../src/controller/controller.js";
-import type { ReconcileResult, Reconciler } from "../../../src/controller/reconciler.js";
+import {
+  FENCE_REQUEUE_MS,
+  type ReconcileResult,
+  type Reconciler,
+} from "../../../src/controller/reconciler.js";
 import { ControllerMetrics } from "../../../src/observability/metrics.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,12 +65,16 @@ function fakeCache() {
 class FakeReconciler {
   calls: string[] = [];
   failing = new Set<string>();
+  /** per key: the result of its next reconcile only (then the default) */
+  next = new Map<string, ReconcileResult>();
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const key = `${namespace}/${name}`;
     this.calls.push(key);
     await sleep(1);
     if (this.failing.has(key)) throw new Error("connect ECONNREFUSED");
-    return { requeueAfterMs: undefined };
+    const result = this.next.get(key);
+    this.next.delete(key);
+    return result ?? { requeueAfterMs: undefined };
   }
   cancel(): void {}
   cancelAll(): void {}
@@ -140,6 +148,26 @@ async function setup() {
 }
 
 describe("CanaryController event wiring", () => {
+  it("a Canary waiting for its own status write is reconciled when the write's event arrives, not at the fallback", async () => {
+    const { informers, reconciler, controller, reconciledBy } = await setup();
+    // The reconcile found the cache older than its last status write (reconciler.ts's fence).
+    reconciler.next.set("shop/catalog", { requeueAfterMs: FENCE_REQUEUE_MS });
+    expect(
+      await reconciledBy(() => informers.deployments.upsert(deployment("shop", "catalog", [], 2))),
+    ).toEqual(["shop/catalog"]);
+    // Nothing polls meanwhile; the status write's watch event (same generation) brings it back at once.
+    reconciler.calls = [];
+    await sleep(300);
+    expect(reconciler.calls).toEqual([]);
+    const written = canary("shop", "catalog", "catalog");
+    expect(
+      await reconciledBy(() =>
+        informers.canaries.upsert({ ...written, status: { phase: "Progressing" } } as KubernetesObject),
+      ),
+    ).toEqual(["shop/catalog"]);
+    await controller.stop();
+  });
+
   it("a target or primary Deployment event reconciles only the Canaries on it", async () => {
     const { informers, controller, reconciledBy } = await setup();
     expect(
