@@ -28,6 +28,8 @@
 //   npx tsx bench/fleet.ts [--ladder 100,500,1000] [--traffic QPS-per-canary (default 1)] [--no-traffic]
 //                          [--interval 10s] [--idle 60s] [--replicas 1] [--keep] [--serin-args "..."]
 //                          [--flagger-args "..."] [--budget-min 20] [--scrape-interval S]
+//                          [--sidecar-scope namespace|mesh]
+//                          [--serin-entry PATH [--serin-node-args "..."]]
 //   FLAGGER_BIN=/path/to/flagger npx tsx bench/fleet.ts --ladder 100
 //
 // Goals (issue 10) are printed with PASS/FAIL, never asserted.
@@ -47,13 +49,19 @@ import { startMeshProcess } from "./fleet/mesh-process.js";
 import { cpuPressure, procStat, RssSampler } from "./fleet/proc.js";
 import { firstLine, fixed, p50p99max, quantile } from "./fleet/stats.js";
 import { CanaryTracker, type RolloutFigures, rolloutFigures } from "./fleet/tracker.js";
-import { type Controller, createFleet, ensureNodeCapacity, pushImage } from "./fleet/workloads.js";
+import {
+  type Controller,
+  createFleet,
+  ensureNodeCapacity,
+  pushImage,
+  scopeSidecarsToTheirNamespace,
+} from "./fleet/workloads.js";
 import { cpuByComponent, cpuDelta, type ScrapeHealth, scrapeHealth, worldComponents } from "./fleet/world.js";
 
 // ---------------------------------------------------------------------------------------------- settings
 
 const USAGE =
-  'usage: npx tsx bench/fleet.ts [--ladder 100,500,1000] [--traffic QPS] [--no-traffic] [--interval 10s] [--idle 60s] [--replicas 1] [--keep] [--serin-args "..."] [--flagger-args "..."] [--budget-min 20] [--scrape-interval S]';
+  'usage: npx tsx bench/fleet.ts [--ladder 100,500,1000] [--traffic QPS] [--no-traffic] [--interval 10s] [--idle 60s] [--replicas 1] [--keep] [--serin-args "..."] [--flagger-args "..."] [--budget-min 20] [--scrape-interval S] [--sidecar-scope namespace|mesh] [--serin-entry PATH] [--serin-node-args "..."]';
 
 function option(name: string): string | undefined {
   const args = process.argv.slice(2);
@@ -88,15 +96,29 @@ const BUDGET_MS = Number(option("--budget-min") ?? "20") * 60_000;
 const SERIN_ARGS = (option("--serin-args") ?? "").split(/\s+/).filter((s) => s !== "");
 const FLAGGER_ARGS = (option("--flagger-args") ?? "").split(/\s+/).filter((s) => s !== "");
 const FLAGGER_BIN = process.env.FLAGGER_BIN || undefined;
+/**
+ * Another build of Serin to measure (e.g. a worktree of an older commit compiled with tsc:
+ * `--serin-entry /work/wt-before/dist/main.js`), run with `--serin-node-args` (default none) instead of
+ * production's NODE_OPTIONS; default: this tree's bundle, built first.
+ */
+const SERIN_ENTRY = option("--serin-entry");
+const SERIN_NODE_ARGS = (option("--serin-node-args") ?? "").split(/\s+/).filter((s) => s !== "");
 /** The mesh job's scrape interval (= timeout); default the tests' rule for that many Canaries. */
 const SCRAPE_S =
   option("--scrape-interval") === undefined
     ? undefined
     : seconds(option("--scrape-interval") ?? "", "--scrape-interval");
 const NEW_IMAGE = "istioinaction/catalog:v2";
+/** `namespace` (default): a mesh-wide Sidecar scopes each sidecar to its namespace (workloads.ts); `mesh`: none. */
+const SIDECAR_SCOPE = option("--sidecar-scope") ?? "namespace";
 /** Traffic warms up (each namespace's sidecar connects to istiod) before the idle window. */
 const WARMUP_MS = 20_000;
-if (!(QPS > 0) || !Number.isInteger(REPLICAS) || REPLICAS < 1) {
+if (
+  !(QPS > 0) ||
+  !Number.isInteger(REPLICAS) ||
+  REPLICAS < 1 ||
+  !["namespace", "mesh"].includes(SIDECAR_SCOPE)
+) {
   process.stderr.write(`${USAGE}\n`);
   process.exit(2);
 }
@@ -178,6 +200,7 @@ async function runOnce(n: number): Promise<RunResult> {
   await installFlowSchemas(kube, identities);
   const flaggerInstall = FLAGGER_BIN ? await installFlagger(env) : undefined;
   const nodes = await ensureNodeCapacity(kube, total * REPLICAS * 2);
+  if (SIDECAR_SCOPE === "namespace") await scopeSidecarsToTheirNamespace(kube);
 
   const mesh = await startMeshProcess({
     kubeconfigPath: env.cluster.kubeconfigPath,
@@ -194,6 +217,7 @@ async function runOnce(n: number): Promise<RunResult> {
     metricsServer: env.prometheus.url,
     logDir: env.dir,
     extraArgs: ["--log-level=info", ...SERIN_ARGS],
+    ...(SERIN_ENTRY === undefined ? {} : { entry: SERIN_ENTRY, nodeArgs: SERIN_NODE_ARGS }),
   });
   stops.push({ name: "serin", stop: () => serin.stop() });
   const pids: Record<Controller, number | undefined> = { serin: serin.process.pid, flagger: undefined };
@@ -218,7 +242,7 @@ async function runOnce(n: number): Promise<RunResult> {
   const rssStart = new Map(controllers.map((c) => [c, samplers.get(c)?.takePeak() ?? Number.NaN]));
   const cpu = (c: Controller) => procStat(pids[c] as number)?.cpuS ?? Number.NaN;
   say(
-    `world ready in ${((Date.now() - t0) / 1000).toFixed(0)}s (env ${env.dir}, ${nodes} kwok nodes, mesh scrape ${scrapeS}s over ${targets.length} shards); RSS at start: ${controllers.map((c) => `${c} ${fixed(rssStart.get(c), 0)} MB`).join(", ")}`,
+    `world ready in ${((Date.now() - t0) / 1000).toFixed(0)}s (env ${env.dir}, ${nodes} kwok nodes, mesh scrape ${scrapeS}s over ${targets.length} shards, sidecar egress scope ${SIDECAR_SCOPE}); RSS at start: ${controllers.map((c) => `${c} ${fixed(rssStart.get(c), 0)} MB`).join(", ")}`,
   );
 
   // ---- watch the Canaries, create the fleet, wait for Initialized
@@ -455,7 +479,7 @@ function printRun(r: RunResult): void {
   for (const s of r.sides) {
     const f = s.figures;
     process.stdout.write(
-      `${s.controller}: initialized ${f.initialized}/${f.canaries}; first step (w0→w10, waits for pods) ${p50p99max(f.firstStepMs)}; analysis ticks ${f.driftMs.length} (${f.spannedTicks} spanned more than one interval); canaries with failed checks ${f.withFailedChecks}; phases ${[...f.phases].map(([p, k]) => `${p}=${k}`).join(" ")}; VmHWM ${mb(s.hwmMb)} MB; CPU during create+init+idle ${s.cpuInitS.toFixed(1)} s; API requests during create+init ${s.apiInit} (${(s.apiInit / r.n).toFixed(1)}/canary)${s.reconcileMeanMs !== undefined ? `; reconcile mean ${s.reconcileMeanMs.toFixed(1)} ms` : ""}${s.controller === "serin" ? `; log warn/error ${s.log.warnings}/${s.log.errors}` : ""}\n`,
+      `${s.controller}: initialized ${f.initialized}/${f.canaries}; first step (w0→w10, waits for pods) ${p50p99max(f.firstStepMs)}; analysis ticks ${f.driftMs.length} (${f.spannedTicks} came more than half an interval late); canaries with failed checks ${f.withFailedChecks}; phases ${[...f.phases].map(([p, k]) => `${p}=${k}`).join(" ")}; VmHWM ${mb(s.hwmMb)} MB; CPU during create+init+idle ${s.cpuInitS.toFixed(1)} s; API requests during create+init ${s.apiInit} (${(s.apiInit / r.n).toFixed(1)}/canary)${s.reconcileMeanMs !== undefined ? `; reconcile mean ${s.reconcileMeanMs.toFixed(1)} ms` : ""}${s.controller === "serin" ? `; log warn/error ${s.log.warnings}/${s.log.errors}` : ""}\n`,
     );
   }
   const cpuPct = [...r.worldCpu.entries()]
@@ -534,7 +558,7 @@ async function main(): Promise<void> {
       .map((v) => v.toFixed(2))
       .join(" ")}`,
   );
-  buildSerin();
+  if (SERIN_ENTRY === undefined) buildSerin();
   const results: RunResult[] = [];
   for (const n of LADDER) {
     try {

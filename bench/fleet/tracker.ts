@@ -125,11 +125,13 @@ export interface RolloutFigures {
   initialized: number;
   detectionMs: number[];
   /**
-   * Each analysis tick's time minus its schedule (previous tick + k intervals, k = the whole number of
-   * intervals nearest the gap, at least 1: a tick that wrote nothing spans two), ms.
+   * Each analysis tick's time minus its schedule (previous tick + one interval), ms. The fleet's
+   * Canaries use the threshold judge, whose every check writes status (a weight, a failed check or the
+   * promotion), so a gap of two intervals is a tick 10 s late, not a tick that wrote nothing: counting
+   * it as two on-time ticks (as this did before) hid the lateness of a loaded controller.
    */
   driftMs: number[];
-  /** gaps that spanned more than one interval (a tick with no visible outcome, or a late one) */
+  /** gaps longer than 1.5 intervals (a tick at least half an interval late) */
   spannedTicks: number;
   /** largest gap between consecutive scheduled steps (weights 10 … 50, promotion), ms */
   stepGapMaxMs: number;
@@ -180,9 +182,8 @@ export function rolloutFigures(tracks: Track[], intervalMs: number): RolloutFigu
     for (const at of t.ticks) {
       if (tick !== undefined) {
         const gap = at - tick;
-        const k = Math.max(1, Math.round(gap / intervalMs));
-        if (k > 1) f.spannedTicks++;
-        f.driftMs.push(gap - k * intervalMs);
+        if (gap > 1.5 * intervalMs) f.spannedTicks++;
+        f.driftMs.push(gap - intervalMs);
       }
       tick = at;
     }

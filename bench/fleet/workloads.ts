@@ -136,3 +136,27 @@ export async function ensureNodeCapacity(kube: KubeAdmin, pods: number): Promise
   }
   return wanted;
 }
+
+/**
+ * A mesh-wide Sidecar in Istio's root namespace that scopes every sidecar's egress to its own namespace
+ * (and istio-system), as Istio's scalability guidance advises for meshes of this size. Without it each
+ * webapp sidecar holds every namespace's routes (3 virtual hosts per Canary), and every weight change is
+ * re-sent to every sidecar: O(N²) configuration per round of steps. Measured at N=100 without it: the
+ * route configuration per sidecar was 1.2 MB of config-dump JSON, the weight changes reached the
+ * sidecars so late that 100 of 100 canaries saw almost no traffic during their analysis. With it istiod
+ * pushes a VirtualService change only to the sidecars that import it (Istio's SidecarScope dependencies).
+ */
+export async function scopeSidecarsToTheirNamespace(kube: KubeAdmin): Promise<void> {
+  await kube.must(
+    "POST",
+    "/apis/networking.istio.io/v1/namespaces/istio-system/sidecars",
+    {
+      apiVersion: "networking.istio.io/v1",
+      kind: "Sidecar",
+      metadata: { name: "default", namespace: "istio-system" },
+      spec: { egress: [{ hosts: ["./*", "istio-system/*"] }] },
+    },
+    undefined,
+    true,
+  );
+}
