@@ -1,12 +1,13 @@
-// npm run gen:crds — writes crds/*.yaml from the zod schemas in src/api (the single source of truth).
+// npm run gen:crds — writes crds/*.yaml from the zod schemas in src/api (the single source of truth),
+// and the same files into the kustomize base (deploy/crds) and the Helm chart (charts/serin/crds).
 // Fails, writing nothing, if a schema cannot be expressed as a structural CRD schema.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { structuralViolations } from "../src/crd/openapi.js";
-import { allCrds, renderCrdYaml } from "../src/crd/render.js";
+import { allCrds, CRD_OUTPUT_DIRS, renderCrdYaml } from "../src/crd/render.js";
 
-const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "crds");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const rendered = allCrds().map(({ file, crd }) => {
   for (const version of crd.spec.versions) {
     const violations = structuralViolations(version.schema.openAPIV3Schema);
@@ -15,8 +16,10 @@ const rendered = allCrds().map(({ file, crd }) => {
   }
   return { file, text: renderCrdYaml(crd) };
 });
-mkdirSync(outDir, { recursive: true });
-for (const { file, text } of rendered) {
-  writeFileSync(join(outDir, file), text);
-  console.log(`wrote crds/${file}`);
+for (const dir of CRD_OUTPUT_DIRS) {
+  mkdirSync(join(root, dir), { recursive: true });
+  for (const { file, text } of rendered) {
+    writeFileSync(join(root, dir, file), text);
+    console.log(`wrote ${dir}/${file}`);
+  }
 }

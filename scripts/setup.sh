@@ -23,5 +23,7 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-loc
 fi
 
 bash scripts/testenv/build-binaries.sh
+# helm, to render, lint and install charts/serin in the tests (test/unit/chart, test/e2e/install).
+bash scripts/testenv/build-helm.sh
 # istiod (pilot-discovery), istioctl and the xDS bridge of the simulated sidecars (test/mesh/xds-bridge).
 bash scripts/testenv/build-istio.sh

@@ -13,3 +13,7 @@ ISTIO_BIN_DIR="$SERIN_CACHE/bin-istio-$ISTIO_VERSION"
 # The bridge is our own source: its binary name carries a hash of it, so an edit means a rebuild.
 XDS_BRIDGE_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/test/mesh/xds-bridge/main.go"
 XDS_BRIDGE_BIN="$ISTIO_BIN_DIR/serin-xds-bridge-$(sha256sum "$XDS_BRIDGE_SRC" | cut -c1-12)"
+# Helm (the chart in charts/serin is rendered, linted and installed by the tests with it), built from
+# the helm.sh/helm/v3 Go module by build-helm.sh; no release tarball.
+HELM_VERSION="${SERIN_HELM_VERSION:-v3.22.0}"
+HELM_BIN_DIR="$SERIN_CACHE/bin-helm-$HELM_VERSION"

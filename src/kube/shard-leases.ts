@@ -90,6 +90,8 @@ export class ShardManager implements OwnershipGate {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: NodeJS.Timeout | undefined;
+  /** Ends the loop's sleep early: clearing the timer alone would leave stop() awaiting it forever. */
+  private wakeNow: (() => void) | undefined;
   private fenceTimer: NodeJS.Timeout | undefined;
   /** every live identity at the last round (for metrics and tests) */
   live: ReadonlySet<string> = new Set();
@@ -176,6 +178,7 @@ export class ShardManager implements OwnershipGate {
         await this.tick();
         if (this.stopped) return;
         await new Promise<void>((r) => {
+          this.wakeNow = r;
           this.wake = setTimeout(r, clampDelay(Math.max(0, this.retryPeriodMs - (this.now() - began))));
         });
       }
@@ -191,6 +194,7 @@ export class ShardManager implements OwnershipGate {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.wake);
+    this.wakeNow?.();
     clearTimeout(this.fenceTimer);
     await this.loop;
     const acted = [...this.acting];

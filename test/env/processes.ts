@@ -15,10 +15,21 @@ export interface ManagedProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export function startProcess(name: string, command: string, args: string[], logDir: string): ManagedProcess {
+/** `env`, when given, is the child's whole environment (default: this process's). */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  logDir: string,
+  env?: NodeJS.ProcessEnv,
+): ManagedProcess {
   const logPath = join(logDir, `${name}.log`);
   const log = createWriteStream(logPath, { flags: "a" });
-  const child: ChildProcess = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child: ChildProcess = spawn(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+    ...(env ? { env } : {}),
+  });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let exitedFlag = false;

@@ -1,10 +1,10 @@
 // `kubectl serin` as a user runs it in the end-to-end tests: the built plugin (dist/cli/main.js) as its own
 // process, and a kubeconfig for a user who may only look at Canaries (for the "forbidden" cases).
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../env/toolchain.js";
 import type { Kubectl } from "./kube.js";
+import { serviceAccountKubeconfig } from "./service-account.js";
 
 export interface CliResult {
   code: number;
@@ -57,26 +57,5 @@ export function viewerKubeconfig(k: Kubectl, ns: string, dir: string): string {
   };
   k.run(["create", "serviceaccount", "viewer", "-n", ns]);
   k.run(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [role, binding] }));
-  const token = k.run(["create", "token", "viewer", "-n", ns, "--duration=1h"]).trim();
-  const admin = k.json<{ clusters: Array<{ cluster: Record<string, unknown> }> }>([
-    "config",
-    "view",
-    "--raw",
-    "--minify",
-  ]);
-  const cluster = admin.clusters[0];
-  if (cluster === undefined) throw new Error("the admin kubeconfig has no cluster");
-  const path = join(dir, `viewer-${ns}.kubeconfig`);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "local", cluster: cluster.cluster }],
-      users: [{ name: "viewer", user: { token } }],
-      contexts: [{ name: "viewer", context: { cluster: "local", user: "viewer", namespace: ns } }],
-      "current-context": "viewer",
-    }),
-  );
-  return path;
+  return serviceAccountKubeconfig(k, ns, "viewer", join(dir, `viewer-${ns}.kubeconfig`));
 }

@@ -59,20 +59,114 @@ export async function startSerin(opts: {
   /** the script to run; default: the bundle (SERIN_ENTRY) */
   entry?: string;
 }): Promise<SerinProcess> {
-  const port = await freePort();
-  const proc = startProcess(
-    opts.name ?? "serin",
-    process.execPath,
-    [
-      ...(opts.nodeArgs ?? productionNodeOptions()),
-      opts.entry ?? SERIN_ENTRY,
+  return launch({
+    name: opts.name ?? "serin",
+    command: [...(opts.nodeArgs ?? productionNodeOptions()), opts.entry ?? SERIN_ENTRY],
+    args: [
       `--kubeconfig=${opts.kubeconfigPath}`,
       `--metrics-server=${opts.metricsServer}`,
-      `--listen-address=127.0.0.1:${port}`,
       "--log-level=debug",
       ...(opts.extraArgs ?? []),
     ],
+    logDir: opts.logDir,
+  });
+}
+
+/** What a pod of an installed Serin Deployment would run: its container's args and env, its identity. */
+export interface InstalledSerin {
+  namespace: string;
+  serviceAccountName: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath?: string } };
+}
+
+/** The parts of a Deployment (as read back from the API server) that installedSerin reads. */
+export interface SerinDeployment {
+  metadata: { name: string; namespace?: string };
+  spec: {
+    template: {
+      spec: {
+        serviceAccountName?: string;
+        containers: Array<{ name: string; command?: string[]; args?: string[]; env?: EnvVar[] }>;
+      };
+    };
+  };
+}
+
+/**
+ * Reads the container `serin` of an installed Deployment. It must run the image's entrypoint (no
+ * `command`), like deploy/ and the chart; env values set from the pod's namespace are resolved the way
+ * the kubelet would. Anything a local process cannot stand in for fails loudly instead of being dropped.
+ */
+export function installedSerin(deployment: SerinDeployment): InstalledSerin {
+  const namespace = deployment.metadata.namespace ?? "default";
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers.find((c) => c.name === "serin");
+  if (container === undefined)
+    throw new Error(`deployment ${deployment.metadata.name} has no container serin`);
+  if (container.command !== undefined)
+    throw new Error("the serin container overrides the image's entrypoint");
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.namespace") env[e.name] = namespace;
+    else throw new Error(`env ${e.name}: only values and the pod's namespace can be resolved outside a pod`);
+  }
+  return {
+    namespace,
+    serviceAccountName: pod.serviceAccountName ?? "default",
+    args: container.args ?? [],
+    env,
+  };
+}
+
+/**
+ * Runs the bundle (the image's ENTRYPOINT, `node dist/serin.mjs`) with exactly the installed container's
+ * args and env. Two flags stand in for what a pod gets from the cluster and a local process cannot:
+ * --kubeconfig (the mounted ServiceAccount token; pass a kubeconfig of that ServiceAccount) and
+ * --listen-address (the pod's own network namespace: a free loopback port instead of :8080).
+ */
+export async function startInstalledSerin(opts: {
+  installed: InstalledSerin;
+  kubeconfigPath: string;
+  logDir: string;
+  name: string;
+}): Promise<SerinProcess> {
+  for (const arg of opts.installed.args) {
+    if (/^--(kubeconfig|listen-address)\b/.test(arg))
+      throw new Error(`${arg}: the installed args set what the local stand-in must set`);
+  }
+  return launch({
+    name: opts.name,
+    command: [SERIN_ENTRY],
+    args: [...opts.installed.args, `--kubeconfig=${opts.kubeconfigPath}`],
+    logDir: opts.logDir,
+    // A pod's environment is its container's env, not the host's: PATH only, for Node itself.
+    env: { PATH: process.env.PATH, ...opts.installed.env },
+  });
+}
+
+/** Node on `command` + `args` and a free loopback port for /metrics, /readyz; resolves once ready. */
+async function launch(opts: {
+  name: string;
+  command: string[];
+  args: string[];
+  logDir: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<SerinProcess> {
+  const port = await freePort();
+  const proc = startProcess(
+    opts.name,
+    process.execPath,
+    [...opts.command, ...opts.args, `--listen-address=127.0.0.1:${port}`],
     opts.logDir,
+    opts.env,
   );
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   await waitFor("serin /readyz", async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, {

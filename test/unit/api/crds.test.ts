@@ -1,4 +1,5 @@
-// crds/*.yaml must be exactly what the generator writes from the current schemas, and structural.
+// crds/*.yaml (and its copies in deploy/crds and charts/serin/crds) must be exactly what the generator
+// writes from the current schemas, and structural.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
@@ -6,21 +7,22 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { canaryCrd } from "../../../src/crd/canary-crd.js";
 import { structuralViolations, toStructuralSchema } from "../../../src/crd/openapi.js";
-import { allCrds, GENERATED_HEADER, renderCrdYaml } from "../../../src/crd/render.js";
+import { allCrds, CRD_OUTPUT_DIRS, GENERATED_HEADER, renderCrdYaml } from "../../../src/crd/render.js";
 
-const crdDir = join(import.meta.dirname, "..", "..", "..", "crds");
+const repoRoot = join(import.meta.dirname, "..", "..", "..");
 
-describe("crds/ is up to date", () => {
-  it.each(allCrds().map((c) => [c.file, c] as const))("%s matches npm run gen:crds", (file, { crd }) => {
+describe("crds/, deploy/crds/ and charts/serin/crds/ are up to date", () => {
+  const cases = CRD_OUTPUT_DIRS.flatMap((dir) => allCrds().map((c) => [`${dir}/${c.file}`, c] as const));
+  it.each(cases)("%s matches npm run gen:crds", (path, { crd }) => {
     let onDisk: string;
     try {
-      onDisk = readFileSync(join(crdDir, file), "utf8");
+      onDisk = readFileSync(join(repoRoot, path), "utf8");
     } catch {
-      return expect.fail(`crds/${file} is missing: run npm run gen:crds`);
+      return expect.fail(`${path} is missing: run npm run gen:crds`);
     }
     expect(onDisk.startsWith(GENERATED_HEADER)).toBe(true);
     // A mismatch means the zod schema changed without regenerating: run `npm run gen:crds`.
-    expect(onDisk, `crds/${file} is stale: run npm run gen:crds`).toBe(renderCrdYaml(crd));
+    expect(onDisk, `${path} is stale: run npm run gen:crds`).toBe(renderCrdYaml(crd));
     expect(load(onDisk)).toStrictEqual(crd);
   });
 });

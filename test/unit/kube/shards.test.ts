@@ -353,6 +353,29 @@ describe("shard Leases", () => {
     expect([...fleet.api.leases.keys()].some((n) => n.includes("member-a"))).toBe(false);
   });
 
+  it("stop() on a started manager wakes its sleeping loop and gives the shards back at once", async () => {
+    // Real timers, through start(): the loop sleeps a retry period between rounds, and SIGTERM arrives
+    // during that sleep. Clearing the timer alone left stop() awaiting the loop until main's deadline.
+    const api = new FakeLeases();
+    const manager = new ShardManager(
+      api.client(),
+      { namespace: "serin-system", prefix: "serin", identity: "solo", shards: 4 },
+      silent,
+    );
+    manager.start({ gained: () => {}, released: () => {}, fenceLost: () => {} });
+    for (let i = 0; i < 50 && manager.held().length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(manager.held()).toHaveLength(4);
+    const began = Date.now();
+    const stopped = await Promise.race([
+      manager.stop().then(() => "stopped"),
+      new Promise((r) => setTimeout(() => r("still asleep"), 1_000)),
+    ]);
+    expect(stopped).toBe("stopped");
+    expect(Date.now() - began).toBeLessThan(1_000);
+    for (let k = 0; k < 4; k++) expect(api.holder(k)).toBe("");
+    expect(api.leases.has("serin-member-solo")).toBe(false);
+  });
+
   it("replicas with different --shards stand down until one kind is gone", async () => {
     const fleet = new Fleet();
     const a = fleet.add("a");
