@@ -136,7 +136,7 @@ const target = (name: string, image: string): V1Deployment => ({
 
 export async function reconcileCpu(quick: boolean): Promise<void> {
   const w = world();
-  const metrics = new ControllerMetrics(false);
+  const metrics = new ControllerMetrics({ processMetrics: false });
   const log = pino({ level: "silent" });
   const events = new EventRecorder(w.clients.core, log);
   let now = Date.parse("2026-12-01T00:00:00Z");

@@ -240,7 +240,7 @@ async function routing(): Promise<void> {
       const controller = new CanaryController(
         indexWorld.cache,
         new IdleReconciler() as unknown as Reconciler,
-        new ControllerMetrics(false),
+        new ControllerMetrics({ processMetrics: false }),
         pino({ level: "silent" }),
         { workers: 16, resyncSchedule: "0 0 1 1 *" },
       );

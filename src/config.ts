@@ -27,6 +27,8 @@ export interface ControllerConfig {
   logLevel: string;
   /** the judge of Canaries that set no analysis.judge.mode */
   judge: JudgeMode;
+  /** also export Flagger's metric names and labels (flagger_*) beside Serin's own (docs/metrics.md) */
+  flaggerMetrics: boolean;
 }
 
 const USAGE = `serin — progressive delivery for Kubernetes and Istio
@@ -51,6 +53,9 @@ const USAGE = `serin — progressive delivery for Kubernetes and Istio
   --log-level LEVEL            trace, debug, info, warn, error [info]
   --judge MODE                 judge of Canaries without analysis.judge.mode: threshold (Flagger's rule)
                                or sequential (docs/judge.md) (env SERIN_JUDGE) [threshold]
+  --flagger-metrics            also export Flagger's metrics (flagger_canary_weight, _status, ...) beside
+                               Serin's own, for existing dashboards and alerts (docs/metrics.md)
+                               (env SERIN_FLAGGER_METRICS=true) [off]
 `;
 
 export class ConfigError extends Error {}
@@ -77,6 +82,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       resync: { type: "string" },
       "log-level": { type: "string" },
       judge: { type: "string" },
+      "flagger-metrics": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -144,6 +150,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   }
   return {
     judge: judge as JudgeMode,
+    flaggerMetrics:
+      values["flagger-metrics"] ?? booleanEnv("SERIN_FLAGGER_METRICS", env.SERIN_FLAGGER_METRICS),
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG_PATH,
     metricsServer,
     namespace,
@@ -161,6 +169,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     resyncSchedule: values.resync ?? "*/5 * * * *",
     logLevel: values["log-level"] ?? env.LOG_LEVEL ?? "info",
   };
+}
+
+/** An on/off environment variable: unset or empty is off; anything but true/false/1/0 is a mistake worth failing on. */
+function booleanEnv(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === "") return false;
+  const v = value.toLowerCase();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new ConfigError(`${name} must be true or false, got ${value}`);
 }
 
 /** A Go duration flag, at least `minMs` and at most a day (it drives a timer or a probe). */

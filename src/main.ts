@@ -7,6 +7,7 @@ import { ClusterCache } from "./controller/cluster-cache.js";
 import { CanaryController } from "./controller/controller.js";
 import { Reconciler } from "./controller/reconciler.js";
 import { Reporter } from "./controller/reporter.js";
+import { canaryCounter } from "./controller/rollout-metrics.js";
 import { connect, keyOf } from "./kube/client.js";
 import { EventRecorder } from "./kube/events.js";
 import { LeaderElector } from "./kube/leader-election.js";
@@ -17,6 +18,7 @@ import { redact } from "./net/redact.js";
 import { startHttpServer } from "./observability/http-server.js";
 import { createLogger } from "./observability/logger.js";
 import { ControllerMetrics } from "./observability/metrics.js";
+import { SERIN_VERSION } from "./version.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof parseConfig>;
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const clients = connect(config.kubeconfig);
-  const metrics = new ControllerMetrics();
+  const metrics = new ControllerMetrics(config.flaggerMetrics ? { flagger: { version: SERIN_VERSION } } : {});
   const cache = new ClusterCache(clients, log, config.namespace);
   const events = new EventRecorder(clients.core, log);
   const reconciler = new Reconciler({
@@ -144,8 +146,9 @@ async function main(): Promise<void> {
   }
   if (stopping) return; // SIGTERM while waiting for the lease: shutdown() exits
   await cache.start();
-  metrics.canaryTotal.set(cache.canaries.list().length);
-  cache.canaries.onChange(() => metrics.canaryTotal.set(cache.canaries.list().length));
+  const countCanaries = canaryCounter(metrics);
+  countCanaries(cache.canaries.list());
+  cache.canaries.onChange(() => countCanaries(cache.canaries.list()));
   controller.start();
   shards?.start({
     // A fresh reconcile of each Canary of a gained shard, from its status (the record of intent).

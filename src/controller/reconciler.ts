@@ -20,7 +20,6 @@ import { formatProblems, validateCanary } from "../api/validate.js";
 import { readRequest } from "../core/control.js";
 import type { Decision } from "../core/decision.js";
 import { currentRun } from "../core/evidence/run.js";
-import { mixtureLogE } from "../core/evidence/sequential.js";
 import { note, READY, step } from "../core/status.js";
 import type { MetricResult, ServedCounts, ServedUnavailable } from "../core/world.js";
 import { describeError, type KubeClients, statusCode } from "../kube/client.js";
@@ -43,6 +42,7 @@ import { composeIntent, type Obstacle } from "./intent.js";
 import { type Observation, observe, targetSecretNames } from "./observe.js";
 import { PrimaryRecords } from "./primary-record.js";
 import type { Reporter } from "./reporter.js";
+import { RolloutMetrics } from "./rollout-metrics.js";
 import { readSecrets } from "./secret-reader.js";
 import { writeStatus } from "./status-writer.js";
 import { targetHeldBy } from "./target-clash.js";
@@ -112,9 +112,11 @@ export class Reconciler {
   private readonly converger: Converger;
   /** per Canary key: the sequential judge's latest look, newer than status between checks */
   private readonly evidence = new Map<string, HeldEvidence>();
+  private readonly rollout: RolloutMetrics;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.converger = new Converger(deps.applier, new PrimaryRecords(deps.clients), deps.log);
+    this.rollout = new RolloutMetrics(deps.metrics);
   }
 
   /** The Canary was deleted: stop waiting on its webhooks and queries now. */
@@ -130,6 +132,8 @@ export class Reconciler {
   forget(namespace: string, name: string): void {
     this.writtenFrom.delete(`${namespace}/${name}`);
     this.evidence.delete(`${namespace}/${name}`);
+    // Its metrics come from the replica that acts on it now; two replicas' series would add up twice.
+    this.rollout.forget({ namespace, name });
   }
 
   /** Shutting down: abort every call in flight, and any that a reconcile still starts. */
@@ -144,11 +148,7 @@ export class Reconciler {
     if (raw === undefined) {
       this.writtenFrom.delete(`${namespace}/${name}`);
       this.evidence.delete(`${namespace}/${name}`);
-      this.deps.metrics.runServed.remove({ name, namespace, outcome: "served" });
-      this.deps.metrics.runServed.remove({ name, namespace, outcome: "failed" });
-      this.deps.metrics.runServed.remove({ name, namespace, outcome: "slow" });
-      this.deps.metrics.canaryWeight.remove({ name, namespace });
-      this.deps.metrics.canaryStatus.remove({ name, namespace });
+      this.rollout.forget({ namespace, name });
       return { requeueAfterMs: undefined };
     }
     // Our last status write has not come back through the watch yet: acting now would use the status
@@ -240,6 +240,7 @@ export class Reconciler {
     signal: AbortSignal,
   ): Promise<ReconcileResult> {
     const { cache, clients, reporter } = this.deps;
+    const started = performance.now();
     const now = this.deps.now?.() ?? new Date();
     const ref = { name: canary.metadata.name ?? "", namespace: canary.metadata.namespace ?? "default" };
     const status: CanaryStatus = canary.status ?? {};
@@ -265,9 +266,17 @@ export class Reconciler {
       ...(held?.run === runKey(status) ? { evidence: held.state } : {}),
       ...(request ? { request } : {}),
     };
+    const asked = { analysed: false };
     const decision =
       obstacle === undefined
-        ? await decideWithAnswers(canary, ref, spec, status, world, this.answers(ref, spec, obs, signal, now))
+        ? await decideWithAnswers(
+            canary,
+            ref,
+            spec,
+            status,
+            world,
+            this.answers(ref, spec, obs, signal, now, asked),
+          )
         : undefined;
     if (decision?.evidence)
       this.evidence.set(key, { run: runKey(decision.status), state: decision.evidence });
@@ -287,6 +296,7 @@ export class Reconciler {
     let recorded = intent(status, decision, obstacle);
     let stored = await writeStatus(clients, raw, recorded);
     if (stored) this.writtenFrom.set(keyFor(ref), raw.metadata?.resourceVersion ?? "");
+    const decided = stored !== undefined && decision !== undefined;
 
     // 4. Act: make the world match the recorded status. If it cannot, say so; the next reconcile's
     //    step 1 tries again, and nothing advances until it succeeds.
@@ -308,7 +318,17 @@ export class Reconciler {
     // 6. Tell people: the decision log in what was just stored.
     const told = await reporter.drain(canary, spec, recorded, signal);
 
-    this.recordMetrics(ref, recorded);
+    this.rollout.record({
+      ref,
+      spec,
+      before: status,
+      recorded,
+      decided,
+      events: decision?.events ?? [],
+      evidence: this.evidence.get(key)?.state,
+      analysed: asked.analysed,
+      seconds: (performance.now() - started) / 1000,
+    });
     const logLine = {
       phase: recorded.phase,
       weight: recorded.canaryWeight,
@@ -343,17 +363,23 @@ export class Reconciler {
     obs: Observation,
     signal: AbortSignal,
     now: Date,
+    asked: { analysed: boolean },
   ): Answers {
     // The run the core reasons about: the same pure function gives the same traffic start here.
     const runOf = (status: CanaryStatus) =>
       obs.world.target ? currentRun(status, obs.world.target, now) : status.run;
     return {
-      analyse: (status) => this.analyse(ref, spec, signal, runOf(status), now),
+      analyse: (status) => {
+        asked.analysed = true;
+        return this.analyse(ref, spec, signal, runOf(status), now);
+      },
       served: (status) => this.served(ref, spec, signal, runOf(status), now),
-      hooks: (type, status) =>
-        callHooks(spec.analysis.webhooks, type, hookPayload(ref, status, obs.world.target?.revision), {
+      hooks: (type, status) => {
+        asked.analysed = true;
+        return callHooks(spec.analysis.webhooks, type, hookPayload(ref, status, obs.world.target?.revision), {
           signal,
-        }),
+        });
+      },
     };
   }
 
@@ -437,13 +463,7 @@ export class Reconciler {
       // One cache for spec.metricsServer and the templates' addresses: one pool per server.
       clients: this.prometheusClients,
     });
-    for (const r of analysis) {
-      this.deps.metrics.analysisChecks.inc({
-        namespace: ref.namespace,
-        metric: r.name,
-        result: r.value === undefined ? "error" : "value",
-      });
-    }
+    this.rollout.checks(ref, spec, analysis);
     return analysis;
   }
 
@@ -468,28 +488,5 @@ export class Reconciler {
     if (before?.message !== message)
       log.warn({ problems: message }, "invalid Canary spec; left alone until it is fixed");
     return told;
-  }
-
-  private recordMetrics(ref: { name: string; namespace: string }, status: CanaryStatus): void {
-    const { metrics } = this.deps;
-    const served = status.run?.canary;
-    if (served) {
-      metrics.runServed.set({ ...ref, outcome: "served" }, served.requests);
-      metrics.runServed.set({ ...ref, outcome: "failed" }, served.errors);
-      if (served.slow !== undefined) metrics.runServed.set({ ...ref, outcome: "slow" }, served.slow);
-    }
-    const held = this.evidence.get(keyFor(ref))?.state ?? status.run?.evidence;
-    if (held) {
-      metrics.judgeEvidence.set({ ...ref, test: "errors" }, Math.exp(mixtureLogE(held.errorsLogE)));
-      if (held.slowLogE)
-        metrics.judgeEvidence.set({ ...ref, test: "latency" }, Math.exp(mixtureLogE(held.slowLogE)));
-    }
-    metrics.canaryWeight.set(ref, status.canaryWeight ?? 0);
-    const phase = status.phase ?? "";
-    metrics.canaryStatus.set(
-      ref,
-      // Flagger's flagger_canary_status codes, so dashboards and alert rules carry over.
-      phase === "Failed" ? 2 : phase === "Succeeded" || phase === "Initialized" ? 1 : 0,
-    );
   }
 }

@@ -1,7 +1,18 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { WorkQueueMetrics } from "../kube/workqueue.js";
+import { FlaggerMetrics } from "./flagger-metrics.js";
 
-/** The controller's own /metrics: controller-runtime's names, plus Flagger-style canary gauges. */
+export interface MetricsOptions {
+  /** Node's process metrics (CPU, memory, event loop); off in unit tests */
+  processMetrics?: boolean;
+  /** --flagger-metrics: also export Flagger's names and labels, with this version in flagger_info */
+  flagger?: { version: string };
+}
+
+/**
+ * The controller's own /metrics: controller-runtime's names, Serin's canary metrics, and (opt-in)
+ * Flagger's. What sets the canary metrics, and when, is src/controller/rollout-metrics.ts.
+ */
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly reconcileTotal = new Counter({
@@ -43,7 +54,7 @@ export class ControllerMetrics {
   });
   readonly canaryStatus = new Gauge({
     name: "serin_canary_status",
-    help: "Last canary analysis result, as Flagger's flagger_canary_status: 0 running, 1 successful, 2 failed",
+    help: "Last canary analysis result: 0 running (Progressing to Finalising), 1 Initialized or Succeeded, 2 Failed (Flagger's exact encoding is flagger_canary_status)",
     labelNames: ["name", "namespace"] as const,
     registers: [this.registry],
   });
@@ -72,8 +83,37 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
-  constructor(withProcessMetrics = true) {
-    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
+  readonly canaryInfo = new Gauge({
+    name: "serin_canary_info",
+    help: "1 per Canary, naming the workloads Istio's metrics call its canary (workload) and primary (primary_workload)",
+    labelNames: ["name", "namespace", "workload", "primary_workload"] as const,
+    registers: [this.registry],
+  });
+  readonly canaryPhase = new Gauge({
+    name: "serin_canary_phase",
+    help: "1 for the Canary's current phase (one series per Canary; the previous phase's series is removed)",
+    labelNames: ["name", "namespace", "phase"] as const,
+    registers: [this.registry],
+  });
+  readonly decisions = new Counter({
+    name: "serin_canary_decisions_total",
+    help: "Decisions recorded in the Canary's status, by the reason of their Event (Progressing, Halted, Promoting, Succeeded, RolledBack, ...)",
+    labelNames: ["name", "namespace", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly metricValue = new Gauge({
+    name: "serin_canary_metric_value",
+    help: "Last value of each analysis metric as the check read it (built-in latency in ms), for the canary workload and, for built-in checks, the primary over the same window",
+    labelNames: ["name", "namespace", "metric", "workload"] as const,
+    registers: [this.registry],
+  });
+
+  /** Flagger's metric names and labels, when --flagger-metrics asks for them */
+  readonly flagger: FlaggerMetrics | undefined;
+
+  constructor(options: MetricsOptions = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.flagger = options.flagger ? new FlaggerMetrics(this.registry, options.flagger.version) : undefined;
   }
 
   queueMetrics(name: string): WorkQueueMetrics {

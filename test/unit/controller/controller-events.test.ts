@@ -122,7 +122,7 @@ const ownedBy = (canaryName: string) => ({
 async function setup() {
   const { informers, cache } = fakeCache();
   const reconciler = new FakeReconciler();
-  const metrics = new ControllerMetrics(false);
+  const metrics = new ControllerMetrics({ processMetrics: false });
   const controller = new CanaryController(
     cache,
     reconciler as unknown as Reconciler,

@@ -115,7 +115,7 @@ function setup(
   const controller = new CanaryController(
     cache,
     reconciler as unknown as Reconciler,
-    new ControllerMetrics(false),
+    new ControllerMetrics({ processMetrics: false }),
     pino({ level: "silent" }),
     {
       workers: options.workers ?? 2,

@@ -49,4 +49,14 @@ describe("parseConfig", () => {
       /--shard-lease-prefix/,
     );
   });
+
+  it("--flagger-metrics: off by default, on by the flag or SERIN_FLAGGER_METRICS, a typo in the variable fails", () => {
+    expect(parse([]).flaggerMetrics).toBe(false);
+    expect(parse(["--flagger-metrics"]).flaggerMetrics).toBe(true);
+    expect(parseConfig([], { SERIN_FLAGGER_METRICS: "true" })).toMatchObject({ flaggerMetrics: true });
+    expect(parseConfig([], { SERIN_FLAGGER_METRICS: "0" })).toMatchObject({ flaggerMetrics: false });
+    expect(() => parseConfig([], { SERIN_FLAGGER_METRICS: "yes please" })).toThrow(
+      /SERIN_FLAGGER_METRICS must be true or false/,
+    );
+  });
 });
