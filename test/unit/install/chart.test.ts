@@ -24,6 +24,7 @@ const custom = {
   prometheus: { url: "http://prometheus.monitoring:9090" },
   leaderElection: { enabled: true },
   logLevel: "debug",
+  flaggerMetrics: true,
   resources: { requests: { cpu: "200m", memory: "128Mi" }, limits: { memory: "512Mi" } },
   extraArgs: ["--judge=sequential", "--workers=16"],
   nodeOptions: "--max-semi-space-size=2",
@@ -44,6 +45,7 @@ describe("helm template charts/serin", () => {
       "--metrics-server=http://prometheus.monitoring:9090",
       "--leader-elect",
       "--log-level=debug",
+      "--flagger-metrics",
       "--judge=sequential",
       "--workers=16",
     ]);
