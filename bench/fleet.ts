@@ -5,7 +5,7 @@
 // process with the serin ServiceAccount's token, and — when FLAGGER_BIN names a Flagger binary — Flagger
 // beside it on identical `flagger.app/v1beta1` Canaries in namespaces of its own (its CRDs and RBAC from
 // the same Flagger module, its own ServiceAccount), one Canary per namespace (the catalog example, as
-// shipped but with `--replicas` pods and `--interval`; its metrics when traffic is on, `metrics: []`
+// shipped but with `--replicas` pods, `--interval` and progressDeadlineSeconds 600; its metrics when traffic is on, `metrics: []`
 // with --no-traffic).
 //
 // Measured, per controller:

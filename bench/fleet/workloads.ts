@@ -1,5 +1,6 @@
 // The fleet: one namespace per Canary (the common layout), each with the catalog example as shipped
-// (examples/catalog: Deployment, Service, Canary), created through the API with bounded concurrency.
+// (examples/catalog: Deployment, Service, Canary, with Flagger's default progress deadline), created
+// through the API with bounded concurrency.
 // The same spec serves Serin (`serin.dev/v1beta1`) and Flagger (`flagger.app/v1beta1`).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,6 +35,11 @@ export function catalogObjects(controller: Controller, namespace: string, spec: 
   const canary = example("canary.yaml");
   canary.metadata.namespace = namespace;
   if (controller === "flagger") canary.apiVersion = "flagger.app/v1beta1";
+  // Flagger's default deadline (600 s), not the example's 60 s: rolling hundreds of Deployments at once
+  // takes the test world's controller-manager and kwok longer than a minute on 2 cores (N=500: most
+  // canaries failed "not ready within progressDeadlineSeconds 60s" before their first step), and a
+  // canary failed by the world measures nothing about the controller.
+  canary.spec.progressDeadlineSeconds = 600;
   const analysis = canary.spec.analysis as Record<string, unknown>;
   analysis.interval = spec.interval;
   if (!spec.metrics) analysis.metrics = [];
