@@ -40,7 +40,14 @@ import { sleep } from "./../test/env/processes.js";
 import { scrapeIntervalForCanaries } from "./../test/env/prometheus.js";
 import { repoRoot } from "./../test/env/toolchain.js";
 import { buildSerin, startSerin } from "./../test/support/serin-process.js";
-import { dispatchedRequests, type Identity, installFlowSchemas, throttled } from "./fleet/apf.js";
+import {
+  apiLatency,
+  dispatchedRequests,
+  type Identity,
+  installFlowSchemas,
+  meanLatencyMs,
+  throttled,
+} from "./fleet/apf.js";
 import { installFlagger, startFlagger } from "./fleet/flagger.js";
 import { KubeAdmin, parsePromText, sumSeries } from "./fleet/kube-admin.js";
 import { type LoadProcess, type LoadSummary, startLoadProcess } from "./fleet/load.js";
@@ -174,6 +181,8 @@ interface RunResult {
   load?: LoadSummary;
   loadDuringRollout?: LoadSummary;
   throttled: { rejected: number; queuedSum: number; waits: number; nominalSeats: number };
+  /** the API server's mean request latency during the rollout (every client), ms */
+  apiLatencyMs: { writes: number; reads: number };
   loadavg: number[];
   pressure: number | undefined;
   notes: string[];
@@ -331,6 +340,7 @@ async function runOnce(n: number): Promise<RunResult> {
   await load?.snapshot(); // latency window starts at the push
   const cpuPush = new Map(controllers.map((c) => [c, cpu(c)]));
   const api1 = await dispatchedRequests(kube, identities);
+  const latency1 = await apiLatency(kube);
   // Interleaved, so that both controllers' targets are pushed over the same span.
   const order = Array.from({ length: n }, (_, i) =>
     controllers.map((c) => ({ c, ns: nsOf(c)[i] as string })),
@@ -371,6 +381,7 @@ async function runOnce(n: number): Promise<RunResult> {
   await sleep(2_000); // trailing writes (events, last status) belong to the rollout
   const rolloutWindowS = (Date.now() - pushStart) / 1000;
   const api2 = await dispatchedRequests(kube, identities);
+  const apiLatencyMs = meanLatencyMs(latency1, await apiLatency(kube));
   const world1 = cpuByComponent(components);
   const loadDuringRollout = await load?.snapshot();
   const scrape = TRAFFIC
@@ -437,6 +448,7 @@ async function runOnce(n: number): Promise<RunResult> {
     ...(loadTotal ? { load: loadTotal } : {}),
     ...(loadDuringRollout ? { loadDuringRollout } : {}),
     throttled: apf,
+    apiLatencyMs,
     loadavg: loadavgEnd,
     pressure,
     notes,
@@ -507,6 +519,9 @@ function printRun(r: RunResult): void {
       `traffic in total: sent ${l.sent}, completed ${l.completed}, failed ${l.failed}, dropped ${l.dropped}, by status ${JSON.stringify(l.byStatus)}\n`,
     );
   }
+  process.stdout.write(
+    `API server latency during the rollout (every client, mean): writes ${fixed(r.apiLatencyMs.writes, 1)} ms, GETs ${fixed(r.apiLatencyMs.reads, 1)} ms\n`,
+  );
   process.stdout.write(
     `APF (the bench's level, ${r.throttled.nominalSeats} seats): rejected ${r.throttled.rejected}, wait ${r.throttled.queuedSum.toFixed(1)} s over ${r.throttled.waits} requests (mean ${((r.throttled.queuedSum / Math.max(1, r.throttled.waits)) * 1000).toFixed(1)} ms; includes waits for a seat while the server is busy); loadavg ${r.loadavg.map((v) => v.toFixed(2)).join(" ")}; CPU pressure avg10 ${fixed(r.pressure, 1)}%; all Initialized after ${r.initS.toFixed(0)} s; idle window ${r.idleWindowS.toFixed(0)} s; rollout window ${r.rolloutWindowS.toFixed(0)} s${r.finished ? "" : " (cut short)"}\n`,
   );

@@ -115,3 +115,37 @@ export async function throttled(
     ]),
   };
 }
+
+/** The API server's own request latency so far (every client), by kind of request: seconds and count. */
+export interface ApiLatency {
+  writes: { count: number; sumS: number };
+  reads: { count: number; sumS: number };
+}
+
+const WRITE_VERBS = ["POST", "PUT", "PATCH", "DELETE"];
+
+/**
+ * `apiserver_request_duration_seconds` (watches excluded: they last as long as the connection), summed
+ * over resources: tells whether a slow controller waited on a slow API server.
+ */
+export async function apiLatency(kube: KubeAdmin): Promise<ApiLatency> {
+  const metrics = parsePromText((await kube.must("GET", "/metrics")).body);
+  const of = (verbs: string[]) => ({
+    count: verbs.reduce(
+      (n, v) => n + sumSeries(metrics, "apiserver_request_duration_seconds_count", [`verb="${v}"`]),
+      0,
+    ),
+    sumS: verbs.reduce(
+      (n, v) => n + sumSeries(metrics, "apiserver_request_duration_seconds_sum", [`verb="${v}"`]),
+      0,
+    ),
+  });
+  return { writes: of(WRITE_VERBS), reads: of(["GET"]) };
+}
+
+/** Mean latency in ms of the requests between two readings. */
+export function meanLatencyMs(before: ApiLatency, after: ApiLatency): { writes: number; reads: number } {
+  const mean = (a: { count: number; sumS: number }, b: { count: number; sumS: number }) =>
+    b.count > a.count ? ((b.sumS - a.sumS) / (b.count - a.count)) * 1000 : Number.NaN;
+  return { writes: mean(before.writes, after.writes), reads: mean(before.reads, after.reads) };
+}
