@@ -1,0 +1,187 @@
+// provider gatewayapi:v1 on real parts: the catalog released through a Gateway API HTTPRoute attached to
+// its Service (GAMMA). Serin writes the HTTPRoute; istiod (the real one) translates it into the sidecars'
+// routes; the mesh simulator follows istiod's xDS, so the split the requests see is Istio's reading of the
+// HTTPRoute, and Prometheus' Istio metrics of it decide the promotion. A bad version is rolled back.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { repoRoot } from "../env/toolchain.js";
+import { httpRoutesIn, routeWeights, virtualServicesIn, waitForSidecarConfig } from "../mesh/fixtures.js";
+import { runLoad } from "../mesh/load.js";
+import { image, replicas, webappTraffic } from "../support/catalog.js";
+import { istiodVerdict } from "../support/istiod-route-status.js";
+import { Kubectl } from "../support/kube.js";
+import { serinForFile } from "../support/serin-process.js";
+
+const k = new Kubectl(inject("kubeconfig"));
+const adminUrl = process.env.SERIN_MESH_ADMIN_URL ?? new URL(inject("meshMetricsUrl")).origin;
+serinForFile(
+  { beforeAll, afterAll },
+  {
+    name: "serin-gateway-api",
+    kubeconfigPath: inject("serinKubeconfig"),
+    metricsServer: inject("prometheusUrl"),
+    logDir: inject("envDir"),
+  },
+);
+
+const EXAMPLE = join(repoRoot, "examples", "catalog-gateway-api");
+
+interface BackendRef {
+  name: string;
+  weight?: number;
+}
+interface StoredRoute {
+  metadata: { generation: number; ownerReferences?: Array<{ kind: string; controller?: boolean }> };
+  spec: { parentRefs: unknown[]; rules: Array<{ backendRefs: BackendRef[] }> };
+  status?: unknown;
+}
+
+/** The example as shipped, with a 10 s interval (a user's edit of the Canary) so a run takes a minute. */
+function applyExample(namespace: string, threshold?: number): void {
+  k.run([
+    "apply",
+    "-n",
+    namespace,
+    "-f",
+    join(EXAMPLE, "deployment.yaml"),
+    "-f",
+    join(EXAMPLE, "service.yaml"),
+  ]);
+  let canary = readFileSync(join(EXAMPLE, "canary.yaml"), "utf8").replace("interval: 45s", "interval: 10s");
+  if (threshold !== undefined) canary = canary.replace("threshold: 5", `threshold: ${threshold}`);
+  k.run(["apply", "-n", namespace, "-f", "-"], canary);
+}
+
+function httpRoute(namespace: string): StoredRoute {
+  return k.json<StoredRoute>(["get", "httproute", "catalog", "-n", namespace]);
+}
+
+/** [primary, canary] weight of every rule of the HTTPRoute. */
+function httpRouteWeights(namespace: string): Array<[number, number]> {
+  return httpRoute(namespace).spec.rules.map((r) => {
+    const w = (suffix: string) => r.backendRefs.find((b) => b.name.endsWith(suffix))?.weight ?? 0;
+    return [w("-primary"), w("-canary")];
+  });
+}
+
+async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const tester = (ns: string) => ({ workload: "tester", namespace: ns, labels: { app: "tester" } });
+
+/** |observed - expected| within 4 binomial standard deviations. */
+function expectShare(observed: number, n: number, p: number): void {
+  const sd = Math.sqrt(n * p * (1 - p));
+  expect(Math.abs(observed - n * p), `${observed}/${n} vs p=${p}`).toBeLessThan(4 * sd);
+}
+
+async function healthyRelease() {
+  const ns = k.createNamespace("gwapi");
+  applyExample(ns);
+  await k.waitForPhase(ns, "catalog-release", ["Initialized"], 90_000);
+
+  // Serin wrote an HTTPRoute (and no Istio routing objects), owned by the Canary, attached to the Service.
+  const route = httpRoute(ns);
+  expect(route.metadata.ownerReferences?.[0]).toMatchObject({ kind: "Canary", controller: true });
+  expect(route.spec.parentRefs).toEqual([{ group: "", kind: "Service", name: "catalog", port: 80 }]);
+  expect(httpRouteWeights(ns)).toEqual([[100, 0]]);
+  expect(k.run(["get", "virtualservices,destinationrules", "-n", ns, "-o", "name"]).trim()).toBe("");
+  // istiod accepted it for mesh traffic (its own status on the route).
+  await until("istiod's status on the HTTPRoute", () => {
+    const v = istiodVerdict(httpRoute(ns) as never, httpRoute(ns).metadata.generation);
+    if (v.state === "rejected") throw new Error(`istiod rejects the HTTPRoute: ${v.messages.join("; ")}`);
+    return v.state === "accepted" ? v : undefined;
+  });
+
+  const traffic = webappTraffic(inject("meshProxyUrl"), ns);
+  const watch = k.watchCanary(ns, "catalog-release");
+  await new Promise((r) => setTimeout(r, 3_000));
+  k.run(["set", "image", "-n", ns, "deployment/catalog", "catalog=istioinaction/catalog:v2"]);
+
+  // Hold the run at 20% (pause, docs/control.md) and measure the split the mesh really sends.
+  await until(
+    "canary weight 20",
+    () => ((k.canary(ns, "catalog-release").status?.canaryWeight ?? 0) >= 20 ? 1 : undefined),
+    120_000,
+  );
+  k.run(["annotate", "canary", "catalog-release", "-n", ns, "--overwrite", "serin.dev/action=pause"]);
+  const held = await until("status.paused", () => {
+    const s = k.canary(ns, "catalog-release").status;
+    return s?.paused === true ? (s.canaryWeight ?? 0) : undefined;
+  });
+  expect(httpRouteWeights(ns)).toEqual([[100 - held, held]]);
+  // The caller's sidecar routes by istiod's translation of the HTTPRoute, with its weights.
+  const config = await waitForSidecarConfig(
+    adminUrl,
+    `HTTPRoute ${ns}/catalog at ${held}%`,
+    tester(ns),
+    (c) =>
+      httpRoutesIn(c).includes(`${ns}/catalog`) &&
+      routeWeights(c).some((w) => w.join() === `${100 - held},${held}`),
+  );
+  expect(virtualServicesIn(config).filter((v) => v.startsWith(`${ns}/`))).toEqual([]);
+  const sample = await runLoad({
+    proxyUrl: inject("meshProxyUrl"),
+    host: `catalog.${ns}`,
+    qps: 200,
+    maxRequests: 1200,
+    source: tester(ns),
+  });
+  const v2 = sample.byVersion["catalog:v2"] ?? 0;
+  const v1 = sample.byVersion["catalog:v1"] ?? 0;
+  expect(v1 + v2).toBe(sample.completed);
+  expectShare(v2, v1 + v2, held / 100);
+  k.run(["annotate", "canary", "catalog-release", "-n", ns, "--overwrite", "serin.dev/action=resume"]);
+
+  const phase = await k.waitForPhase(ns, "catalog-release", ["Succeeded", "Failed"], 240_000);
+  const load = await traffic.stop();
+  watch.stop();
+  return { ns, phase, watch, load, held, sample: { v1, v2 } };
+}
+
+async function badRelease() {
+  const ns = k.createNamespace("gwapi-bad");
+  applyExample(ns, 3);
+  await k.waitForPhase(ns, "catalog-release", ["Initialized"], 90_000);
+  const traffic = webappTraffic(inject("meshProxyUrl"), ns);
+  await new Promise((r) => setTimeout(r, 3_000));
+  k.run(["set", "image", "-n", ns, "deployment/catalog", "catalog=istioinaction/catalog:v3-bad"]);
+  const phase = await k.waitForPhase(ns, "catalog-release", ["Succeeded", "Failed"], 240_000);
+  const load = await traffic.stop();
+  return { ns, phase, load };
+}
+
+describe("catalog through a Gateway API HTTPRoute (provider gatewayapi:v1, mesh/GAMMA)", () => {
+  it("promotes v2 with the mesh sending the HTTPRoute's weights, rolls a failing v3 back", async () => {
+    const [healthy, bad] = await Promise.all([healthyRelease(), badRelease()]);
+
+    expect(healthy.phase).toBe("Succeeded");
+    expect(healthy.watch.weights().filter((w) => w > 0)).toEqual([10, 20, 30, 40, 50]);
+    expect(image(k, healthy.ns, "catalog-primary")).toBe("istioinaction/catalog:v2");
+    expect(replicas(k, healthy.ns, "catalog")).toBe(0);
+    expect(httpRouteWeights(healthy.ns)).toEqual([[100, 0]]);
+    expect(healthy.load.byVersion["catalog:v2"]).toBeGreaterThan(0);
+    // One write per weight change and no rewrite loop: the stored spec equals the built one.
+    expect(httpRoute(healthy.ns).metadata.generation).toBeLessThanOrEqual(8);
+
+    expect(bad.phase).toBe("Failed");
+    const status = k.canary(bad.ns, "catalog-release").status;
+    expect(status?.failedChecks).toBe(3);
+    expect(status?.run?.canary?.errors).toBeGreaterThan(0);
+    expect(image(k, bad.ns, "catalog-primary")).toBe("istioinaction/catalog:v1");
+    expect(httpRouteWeights(bad.ns)).toEqual([[100, 0]]);
+    expect(bad.load.byVersion["catalog:v3-bad"]).toBeGreaterThan(0);
+    process.stdout.write(
+      `gateway-api: held at ${healthy.held}%: v2 ${healthy.sample.v2} / v1 ${healthy.sample.v1} requests; ` +
+        `healthy run v2 ${healthy.load.byVersion["catalog:v2"]}, bad run v3-bad ${bad.load.byVersion["catalog:v3-bad"]}\n`,
+    );
+  });
+});
