@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { repoRoot } from "../env/toolchain.js";
 import { httpRoutesIn, routeWeights, virtualServicesIn, waitForSidecarConfig } from "../mesh/fixtures.js";
 import { runLoad } from "../mesh/load.js";
-import { image, replicas, webappTraffic } from "../support/catalog.js";
+import { applyCatalog, image, replicas, webappTraffic } from "../support/catalog.js";
 import { istiodVerdict } from "../support/istiod-route-status.js";
 import { Kubectl } from "../support/kube.js";
 import { serinForFile } from "../support/serin-process.js";
@@ -183,5 +183,85 @@ describe("catalog through a Gateway API HTTPRoute (provider gatewayapi:v1, mesh/
       `gateway-api: held at ${healthy.held}%: v2 ${healthy.sample.v2} / v1 ${healthy.sample.v1} requests; ` +
         `healthy run v2 ${healthy.load.byVersion["catalog:v2"]}, bad run v3-bad ${bad.load.byVersion["catalog:v3-bad"]}\n`,
     );
+  });
+});
+
+describe("changing spec.provider, and what an HTTPRoute cannot express", () => {
+  const routingObjects = (ns: string) =>
+    k
+      .run(["get", "virtualservices,destinationrules,httproutes", "-n", ns, "-o", "name"])
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => l.replace(/\..*\//, "/"))
+      .sort();
+
+  it("moves a Canary from its VirtualService to an HTTPRoute and back, leaving only the current router's objects", async () => {
+    const ns = k.createNamespace("gwapi-switch");
+    applyCatalog(k, ns, { interval: "10s" });
+    await k.waitForPhase(ns, "catalog-release", ["Initialized"], 90_000);
+    expect(routingObjects(ns)).toEqual([
+      "destinationrule/catalog-canary",
+      "destinationrule/catalog-primary",
+      "virtualservice/catalog",
+    ]);
+
+    // To the Gateway API: the Istio-only fields of the example go (null removes them in a merge patch).
+    k.patchCanarySpec(ns, "catalog-release", {
+      provider: "gatewayapi:v1",
+      service: { gateways: null, hosts: null },
+      analysis: { match: null },
+    });
+    await until("only the HTTPRoute", () =>
+      routingObjects(ns).join() === "httproute/catalog" ? 1 : undefined,
+    );
+    expect(httpRouteWeights(ns)).toEqual([[100, 0]]);
+    // The sidecars follow: routes now come from the HTTPRoute, none from a VirtualService.
+    await waitForSidecarConfig(
+      adminUrl,
+      `${ns}: HTTPRoute only`,
+      tester(ns),
+      (c) => httpRoutesIn(c).includes(`${ns}/catalog`) && !virtualServicesIn(c).includes(`${ns}/catalog`),
+    );
+    const sample = await runLoad({
+      proxyUrl: inject("meshProxyUrl"),
+      host: `catalog.${ns}`,
+      qps: 100,
+      maxRequests: 100,
+      source: tester(ns),
+    });
+    expect(sample.byStatus["200"]).toBe(100);
+
+    // And back to Istio.
+    k.patchCanarySpec(ns, "catalog-release", { provider: "istio" });
+    await until("only the Istio objects", () =>
+      routingObjects(ns).join() ===
+      "destinationrule/catalog-canary,destinationrule/catalog-primary,virtualservice/catalog"
+        ? 1
+        : undefined,
+    );
+    const phase = k.canary(ns, "catalog-release").status?.phase;
+    expect(phase).toBe("Initialized");
+  });
+
+  it("refuses the Istio example with provider gatewayapi:v1, naming the fields an HTTPRoute cannot carry", async () => {
+    const ns = k.createNamespace("gwapi-invalid");
+    const canary = readFileSync(join(repoRoot, "examples", "catalog", "canary.yaml"), "utf8").replace(
+      "spec:\n",
+      "spec:\n  provider: gatewayapi:v1\n",
+    );
+    k.run(["apply", "-n", ns, "-f", join(repoRoot, "examples", "catalog", "deployment.yaml")]);
+    k.run(["apply", "-n", ns, "-f", "-"], canary);
+    const ready = await until("Ready=False InvalidSpec", () => {
+      const c = k.canary(ns, "catalog-release").status?.conditions?.find((x) => x.type === "Ready");
+      return c?.reason === "InvalidSpec" ? c : undefined;
+    });
+    expect(ready.status).toBe("False");
+    expect(ready.message).toContain("spec.analysis.match[0].sourceLabels");
+    expect(ready.message).toContain("spec.service.gateways");
+    // Nothing was written in its name.
+    expect(routingObjects(ns)).toEqual([]);
+    expect(
+      k.run(["get", "deployment", "catalog-primary", "-n", ns, "--ignore-not-found", "-o", "name"]),
+    ).toBe("");
   });
 });
