@@ -243,6 +243,23 @@ describe("changing spec.provider, and what an HTTPRoute cannot express", () => {
     expect(phase).toBe("Initialized");
   });
 
+  it("revertOnDeletion removes the HTTPRoute, so the apex Service routes plainly to the target again", async () => {
+    const ns = k.createNamespace("gwapi-revert");
+    applyExample(ns);
+    k.patchCanarySpec(ns, "catalog-release", { revertOnDeletion: true });
+    await k.waitForPhase(ns, "catalog-release", ["Initialized"], 90_000);
+    expect(routingObjects(ns)).toEqual(["httproute/catalog"]);
+    k.run(["delete", "canary", "catalog-release", "-n", ns, "--wait=false"]);
+    await until(
+      "the Canary gone",
+      () => (k.run(["get", "canary", "-n", ns, "-o", "name"]).trim() === "" ? 1 : undefined),
+      90_000,
+    );
+    expect(routingObjects(ns)).toEqual([]);
+    const selector = k.run(["get", "service", "catalog", "-n", ns, "-o", "jsonpath={.spec.selector.app}"]);
+    expect(selector).toBe("catalog");
+  });
+
   it("refuses the Istio example with provider gatewayapi:v1, naming the fields an HTTPRoute cannot carry", async () => {
     const ns = k.createNamespace("gwapi-invalid");
     const canary = readFileSync(join(repoRoot, "examples", "catalog", "canary.yaml"), "utf8").replace(
