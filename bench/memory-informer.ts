@@ -45,6 +45,7 @@ export function memoryCache() {
     services: new MemoryInformer(),
     virtualServices: new MemoryInformer(),
     destinationRules: new MemoryInformer(),
+    httpRoutes: new MemoryInformer(),
     metricTemplates: new MemoryInformer(),
     alertProviders: new MemoryInformer(),
     autoscalers: new MemoryInformer(),

@@ -27,29 +27,6 @@ export const DurationString = z.string().regex(new RegExp(GO_DURATION_PATTERN), 
 const stringMap = z.record(z.string(), z.string());
 const percent = z.int().min(0).max(100);
 
-/** Traffic-management providers Flagger knows; Serin implements istio only (validate.ts says so). */
-export const FLAGGER_PROVIDERS = [
-  "apisix",
-  "appmesh",
-  "appmesh:v1beta2",
-  "contour",
-  "gatewayapi:v1",
-  "gatewayapi:v1beta1",
-  "gloo",
-  "istio",
-  "knative",
-  "kubernetes",
-  "kuma",
-  "linkerd",
-  "nginx",
-  "osm",
-  "skipper",
-  "smi:v1alpha1",
-  "smi:v1alpha2",
-  "smi:v1alpha3",
-  "traefik",
-] as const;
-
 /** Labels and annotations added to a generated Service (apex, primary or canary). */
 const CustomMetadataSchema = z.strictObject({
   labels: stringMap.optional(),
@@ -253,7 +230,12 @@ export const CanaryAnalysisSchema = z.strictObject({
 });
 
 export const CanarySpecSchema = z.strictObject({
-  provider: z.enum(FLAGGER_PROVIDERS).optional().describe("traffic provider; Serin supports istio"),
+  // A free string, as in Flagger's CRD: an unsupported value is an InvalidSpec naming the accepted ones
+  // (api/providers.ts), not an apiserver rejection a GitOps tool would retry forever.
+  provider: z
+    .string()
+    .optional()
+    .describe("traffic provider: istio (default), gatewayapi:v1 or gatewayapi:v1beta1"),
   metricsServer: z.string().optional().describe("Prometheus URL overriding the controller flag"),
   targetRef: localRef(["Deployment", "DaemonSet", "Service"], "workload to release"),
   autoscalerRef: localRef(["HorizontalPodAutoscaler", "ScaledObject"], "autoscaler of the target")

@@ -16,7 +16,9 @@ import { tryParseDuration } from "./duration.js";
 import type { HttpMatch, StringMatch } from "./istio.js";
 import { type MetricTemplate, MetricTemplateSchema } from "./metric-template.js";
 import { type Problem, problemsFromZod, show } from "./problems.js";
+import { isGatewayApi, providerProblems, routingProvider } from "./providers.js";
 import { re2Problem } from "./re2.js";
+import { gatewayApiProblems } from "./validate-gateway-api.js";
 import { durationLimitProblems } from "./validate-limits.js";
 import { nameProblems } from "./validate-names.js";
 import { unsupportedCanaryProblems, unsupportedMetricTemplateProblems } from "./validate-unsupported.js";
@@ -65,13 +67,8 @@ export function canarySpecProblems(spec: CanarySpec): Problem[] {
   const out: Problem[] = [];
   const add = (field: string, message: string, fix: string) => out.push({ field, message, fix });
 
-  if (spec.provider !== undefined && spec.provider !== "istio") {
-    add(
-      "spec.provider",
-      `spec.provider (${spec.provider}) is not supported: Serin routes traffic with Istio only`,
-      "remove spec.provider or set it to istio",
-    );
-  }
+  out.push(...providerProblems(spec));
+  if (isGatewayApi(routingProvider(spec))) out.push(...gatewayApiProblems(spec));
   const t = spec.targetRef;
   if (t.kind === "DaemonSet") {
     add(

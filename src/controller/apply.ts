@@ -14,9 +14,7 @@ import type { EffectiveSpec } from "../api/defaults.js";
 import type { DesiredCanaryScale, DesiredRouting } from "../core/desired.js";
 import type { KubeClients } from "../kube/client.js";
 import { adoptionPatch, replaceMapPatch } from "../router/apex-adoption.js";
-import { buildDestinationRules } from "../router/istio-destination-rules.js";
 import type { SessionCookies } from "../router/istio-session-affinity.js";
-import { buildVirtualService } from "../router/istio-virtual-service.js";
 import { ownershipOf } from "../router/ownership.js";
 import { buildServices, discoverPorts, selectTargetLabel } from "../router/services.js";
 import { buildPrimaryConfig } from "../workload/config-refs.js";
@@ -25,21 +23,22 @@ import { buildPrimaryDeployment, promotePrimary } from "../workload/primary-depl
 import { buildPrimaryHpa } from "../workload/primary-hpa.js";
 import type { ClusterCache } from "./cluster-cache.js";
 import type { Observation } from "./observe.js";
+import { BlockedError, createOwned, ensureOwned, FIELD_MANAGER } from "./owned-objects.js";
+import { RoutingShell } from "./routing.js";
 import { readSecrets } from "./secret-reader.js";
 
-/** A condition the user must resolve (e.g. a VirtualService owned by someone else): not retried hot. */
-export class BlockedError extends Error {
-  override name = "BlockedError";
-}
-
-const FIELD_MANAGER = "serin";
+export { BlockedError };
 
 export class Applier {
+  private readonly routing: RoutingShell;
+
   constructor(
     private readonly clients: KubeClients,
     private readonly cache: ClusterCache,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.routing = new RoutingShell(clients, cache, log);
+  }
 
   /** The primary to create from the target (on initialization, and a restore with no record). */
   initialPrimary(canary: Canary, obs: Observation, target: V1Deployment): V1Deployment {
@@ -124,7 +123,7 @@ export class Applier {
     return undefined;
   }
 
-  /** Services, DestinationRules and the VirtualService, with the weights of `routing`. */
+  /** Services and the router's objects (spec.provider: VirtualService + DestinationRules, or HTTPRoute) for `routing`. */
   async ensureRouting(
     canary: Canary,
     spec: EffectiveSpec,
@@ -135,25 +134,12 @@ export class Applier {
     // Services select by the target's label: without the target they are left as they are, but the
     // weights still move (a deleted target's share must go back to the primary at once).
     const notes = obs.target === undefined ? [] : await this.ensureServices(canary, spec, obs.target);
-    const rules = buildDestinationRules(canary);
-    for (const rule of [rules.primary, rules.canary]) {
-      await this.ensureOwned(
-        canary,
-        rule as unknown as KubernetesObject,
-        this.cache.destinationRules.get(rule.metadata.name ?? "", rule.metadata.namespace),
-      );
-    }
-    const vs = buildVirtualService(canary, {
+    await this.routing.reconcile(canary, {
       primaryWeight: routing.primaryWeight,
       canaryWeight: routing.canaryWeight,
       mirror: routing.mirror,
       cookies,
     });
-    await this.ensureOwned(
-      canary,
-      vs as unknown as KubernetesObject,
-      this.cache.virtualServices.get(vs.metadata.name ?? "", vs.metadata.namespace ?? undefined),
-    );
     return notes;
   }
 
@@ -274,42 +260,17 @@ export class Applier {
     );
   }
 
-  /** Creates, or updates when the managed fields differ; refuses objects controlled by someone else. */
   private async ensureOwned(
     canary: Canary,
     desired: KubernetesObject,
     existing: KubernetesObject | undefined,
     fields: string[] = ["spec"],
   ): Promise<void> {
-    if (existing === undefined) {
-      await this.create(desired);
-      return;
-    }
-    const ownership = ownershipOf(existing, canary);
-    if (ownership.status !== "owned") {
-      throw new BlockedError(
-        `${desired.kind} ${ownership.reason}: delete it (Serin generates it from the Canary) or point the Canary at another service name`,
-      );
-    }
-    const record = (o: KubernetesObject) => o as unknown as Record<string, unknown>;
-    const differs = fields.some(
-      (f) => canonicalJson(record(existing)[f]) !== canonicalJson(record(desired)[f]),
-    );
-    if (!differs) return;
-    const next = { ...structuredClone(existing) } as Record<string, unknown>;
-    for (const f of fields) next[f] = record(desired)[f];
-    await this.clients.objects.replace(
-      next as unknown as KubernetesObject,
-      undefined,
-      undefined,
-      FIELD_MANAGER,
-    );
+    await ensureOwned(this.clients, canary, desired, existing, fields);
   }
 
   private async create(obj: KubernetesObject): Promise<void> {
-    // AlreadyExists (409) means the cache is behind: it propagates as a conflict, and the reconcile
-    // runs again on fresher state rather than assuming the existing object is what we wanted.
-    await this.clients.objects.create(obj, undefined, undefined, FIELD_MANAGER);
+    await createOwned(this.clients, obj);
   }
 }
 

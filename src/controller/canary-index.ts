@@ -5,6 +5,7 @@
 //   service          `<apex>`, `<apex>-primary`, `<apex>-canary` (apex = spec.service.name || targetRef.name);
 //   virtualservice   the same three names (the generated objects, and any object in their way)
 //   destinationrule  the same three names
+//   httproute        `<apex>` (provider gatewayapi)
 //   configmap/secret what the target's pod template references (findTargetConfigRefs), cached per target
 //                    and recomputed only on the target Deployment's own event
 //   hpa              spec.autoscalerRef and its generated `<hpa>-primary`
@@ -23,6 +24,7 @@ export type RefKind =
   | "service"
   | "virtualservice"
   | "destinationrule"
+  | "httproute"
   | "configmap"
   | "secret"
   | "hpa"
@@ -68,6 +70,8 @@ export function specRefs(namespace: string, canary: IndexedCanary): string[] {
     for (const kind of ["service", "virtualservice", "destinationrule"] as const) {
       for (const name of [apex, `${apex}-primary`, `${apex}-canary`]) out.push(refId(kind, namespace, name));
     }
+    // The HTTPRoute of provider gatewayapi has the apex name only.
+    out.push(refId("httproute", namespace, apex));
   }
   const autoscaler = field(spec, "autoscalerRef");
   const hpa = str(field(autoscaler, "name"));

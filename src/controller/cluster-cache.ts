@@ -17,9 +17,12 @@ import {
   METRIC_TEMPLATE_PLURAL,
   VERSION,
 } from "../api/constants.js";
-import type { KubeClients } from "../kube/client.js";
+import { describeError, type KubeClients } from "../kube/client.js";
 import { ResilientInformer } from "../kube/informer.js";
 import { TRIM, type Trim } from "../kube/trim.js";
+import { GATEWAY_API_V1 } from "../router/gateway-api-http-route.js";
+import { GATEWAY_API_GROUP } from "../router/gateway-api-types.js";
+import { LazyInformers } from "./lazy-informers.js";
 
 const ISTIO = "networking.istio.io/v1beta1";
 
@@ -45,8 +48,14 @@ export class ClusterCache {
   readonly metricTemplates: ResilientInformer<KubernetesObject>;
   readonly autoscalers: ResilientInformer<V2HorizontalPodAutoscaler>;
   readonly alertProviders: ResilientInformer<KubernetesObject>;
+  /** Gateway API HTTPRoutes, per served version, started on first use (lazy-informers.ts). */
+  readonly httpRoutes: LazyInformers;
 
-  constructor(clients: KubeClients, log: Logger, namespace?: string) {
+  constructor(
+    private readonly clients: KubeClients,
+    private readonly log: Logger,
+    private readonly namespace?: string,
+  ) {
     const make = <T extends KubernetesObject>(
       name: string,
       apiVersion: string,
@@ -116,6 +125,20 @@ export class ClusterCache {
       ALERT_PROVIDER_PLURAL,
       TRIM.templates,
     );
+    this.httpRoutes = new LazyInformers(
+      "HTTPRoute",
+      (apiVersion) =>
+        make(
+          `httproutes.${apiVersion.split("/")[1] ?? ""}`,
+          apiVersion,
+          "HTTPRoute",
+          GATEWAY_API_GROUP,
+          apiVersion.split("/")[1] ?? "v1",
+          "httproutes",
+          TRIM.istio,
+        ),
+      log,
+    );
     this.autoscalers = make(
       "horizontalpodautoscalers",
       "autoscaling/v2",
@@ -142,7 +165,59 @@ export class ClusterCache {
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.all().map((i) => i.start()));
+    await Promise.all([...this.all().map((i) => i.start()), this.probeHttpRoutes()]);
+  }
+
+  /**
+   * The cache of a routing object's kind, or why it cannot be read yet. HTTPRoute caches start here on
+   * first use; a Canary waiting on one is told the list error (Gateway API CRDs missing, RBAC).
+   */
+  routing(apiVersion: string, kind: string): ResilientInformer<KubernetesObject> | { waiting: string } {
+    if (kind === "VirtualService" && apiVersion === ISTIO) return this.virtualServices;
+    if (kind === "DestinationRule" && apiVersion === ISTIO) return this.destinationRules;
+    if (kind !== "HTTPRoute") return { waiting: `Serin keeps no cache of ${kind} ${apiVersion}` };
+    const informer = this.httpRoutes.informer(apiVersion);
+    if (informer.synced) return informer;
+    return {
+      waiting: `the ${kind} cache (${apiVersion}) is not filled yet: ${informer.waitingFor ?? "listing"}; are the Gateway API CRDs installed and may Serin list and watch httproutes?`,
+    };
+  }
+
+  /** The cache of a routing kind if it is filled, without starting one: for clean-ups that are optional. */
+  routingIfReady(apiVersion: string, kind: string): ResilientInformer<KubernetesObject> | undefined {
+    if (kind !== "HTTPRoute") {
+      const cache = this.routing(apiVersion, kind);
+      return "waiting" in cache ? undefined : cache;
+    }
+    const informer = this.httpRoutes.started(apiVersion);
+    return informer?.synced === true ? informer : undefined;
+  }
+
+  /**
+   * Starts the HTTPRoute cache at once when the cluster serves HTTPRoutes and Serin may list them (one
+   * request), so a Canary leaving gatewayapi finds its old HTTPRoute to remove even after a restart.
+   * Elsewhere it starts when a Canary first asks for it, and never holds the controller back.
+   */
+  private async probeHttpRoutes(): Promise<void> {
+    try {
+      await this.clients.objects.list(
+        GATEWAY_API_V1,
+        "HTTPRoute",
+        this.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        1,
+      );
+      this.httpRoutes.informer(GATEWAY_API_V1);
+    } catch (err) {
+      this.log.info(
+        { err: describeError(err) },
+        "HTTPRoutes not listable: their cache starts when a Canary uses gatewayapi",
+      );
+    }
   }
 
   synced(): boolean {
@@ -150,6 +225,6 @@ export class ClusterCache {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.all().map((i) => i.stop()));
+    await Promise.all([...this.all().map((i) => i.stop()), this.httpRoutes.stop()]);
   }
 }

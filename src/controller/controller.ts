@@ -227,15 +227,16 @@ export class CanaryController {
     const c = this.cache;
     // Back after an outage: every Canary gets a prompt reconcile and a fresh backoff, instead of
     // waiting out the retry delay its failures during the outage built up.
-    for (const informer of c.all()) {
-      informer.onRecovered(() => {
-        if (!this.running) return;
-        for (const canary of c.canaries.list()) {
-          this.queue.forget(keyOf(canary));
-          this.queue.add(keyOf(canary));
-        }
-      });
-    }
+    const recovered = () => {
+      if (!this.running) return;
+      for (const canary of c.canaries.list()) {
+        this.queue.forget(keyOf(canary));
+        this.queue.add(keyOf(canary));
+      }
+    };
+    for (const informer of c.all()) informer.onRecovered(recovered);
+    // An HTTPRoute cache (started on first use) filling up counts as recovered: Canaries waiting on it go on.
+    c.httpRoutes.onRecovered(recovered);
     c.canaries.onChange(
       (obj) => this.onCanary(obj, false),
       (obj) => this.onCanary(obj, true),
@@ -266,6 +267,7 @@ export class CanaryController {
     c.services.onChange(generated("service"));
     c.virtualServices.onChange(generated("virtualservice"));
     c.destinationRules.onChange(generated("destinationrule"));
+    c.httpRoutes.onChange(generated("httproute"));
     // spec.autoscalerRef (mirrored as <hpa>-primary) and that copy. Only a spec change, a creation or a
     // deletion: the HPA controller rewrites status on every sync, and those writes concern nobody here.
     const onAutoscaler = (deleted: boolean) => (hpa: V2HorizontalPodAutoscaler) => {

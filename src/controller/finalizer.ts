@@ -1,17 +1,18 @@
 // revertOnDeletion: while the Canary exists it carries Serin's finalizer; when it is deleted, Serin
 // gives the app back as it was before Serin (target scaled up, apex Service selecting the target's
-// pods, no VirtualService) and only then lets garbage collection remove the primary and the rest.
+// pods, no VirtualService or HTTPRoute) and only then lets garbage collection remove the primary and the rest.
 import { type KubernetesObject, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary } from "../api/canary.js";
 import { FINALIZER, GROUP, VERSION } from "../api/constants.js";
 import type { EffectiveSpec } from "../api/defaults.js";
-import { isNotFound, type KubeClients } from "../kube/client.js";
+import type { KubeClients } from "../kube/client.js";
 import { readOriginal, replaceMapPatch, restorePatch } from "../router/apex-adoption.js";
 import { isControlledBy } from "../router/ownership.js";
 import { selectTargetLabel } from "../router/services.js";
 import { deploymentReadiness } from "../workload/readiness.js";
 import type { ClusterCache } from "./cluster-cache.js";
+import { RoutingShell } from "./routing.js";
 
 export const hasFinalizer = (obj: KubernetesObject): boolean =>
   obj.metadata?.finalizers?.includes(FINALIZER) ?? false;
@@ -110,18 +111,13 @@ export async function revertStep(
     }
   }
 
-  // 3. No VirtualService: plain Service routing to the target.
-  const vs = cache.virtualServices.get(spec.names.apex, namespace);
-  if (vs && isControlledBy(vs, canary)) {
-    try {
-      await clients.objects.delete(vs);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
+  // 3. No route object (the VirtualService, or the HTTPRoute with gatewayapi): plain Service routing
+  //    to the target.
+  if (!(await new RoutingShell(clients, cache, log).finalize(canary)))
+    return { done: false, message: "waiting for the route cache to remove the generated route" };
   log.info(
     { canary: canary.metadata.name },
-    "reverted: target serves again, apex Service restored, VirtualService removed",
+    "reverted: target serves again, apex Service restored, generated route removed",
   );
   return {
     done: true,

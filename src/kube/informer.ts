@@ -139,6 +139,12 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.recoveredHandlers.push(handler);
   }
 
+  /** Why the cache is not (yet) filled: the last failed list, for a message naming the cause (403, 404). */
+  get waitingFor(): string | undefined {
+    if (this.synced) return undefined;
+    return this.lastListError === undefined ? "the first list" : describeError(this.lastListError);
+  }
+
   get(name: string, namespace?: string): T | undefined {
     return this.informer.get(name, namespace);
   }

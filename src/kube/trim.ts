@@ -14,7 +14,7 @@
 //   - status goes where nothing reads it: Services (load balancer ingress), HPAs (but observedGeneration,
 //     which controller.ts compares with generation) and Istio objects not controlled by a Canary. A
 //     Deployment keeps the fields readiness.ts reads.
-//   - VirtualServices and DestinationRules not controlled by a Canary keep only their metadata: Serin
+//   - VirtualServices, DestinationRules and HTTPRoutes not controlled by a Canary keep only their metadata: Serin
 //     reads their ownerReferences (ownership.ts) to refuse writing them, never their spec.
 //   - Objects from a list arrive as client-node's typed models (every field present, `undefined` when
 //     unset, Dates); watch events arrive as plain JSON. List items go through plainJson() first
@@ -146,7 +146,7 @@ export const TRIM = {
   configMaps: trimmer((o) =>
     withMetadata(o, trimMetadata(o.metadata, { keepLastApplied: controlledByCanary(o.metadata) })),
   ),
-  /** VirtualServices and DestinationRules */
+  /** VirtualServices, DestinationRules and HTTPRoutes */
   istio: trimmer((o) => {
     if (controlledByCanary(o.metadata))
       return withMetadata(o, trimMetadata(o.metadata, { keepLastApplied: true }));

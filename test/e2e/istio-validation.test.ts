@@ -1,5 +1,5 @@
 // Istio is the judge of the routing objects Serin writes: every VirtualService and DestinationRule
-// generation Serin writes goes through `istioctl validate`, and the namespaces whose routing changed
+// generation Serin writes goes through `istioctl validate` (an HTTPRoute through istiod's own status), and the namespaces whose routing changed
 // through `istioctl analyze` (test/support/istio-validator.ts; the e2e setup file fails a test on any
 // finding). This file proves both directions: an object Istio would reject, written the way Serin
 // writes, is caught with Istio's own message; and a real release's objects pass.
@@ -137,6 +137,52 @@ describe.skipIf(!checkUrl)("Istio's judgement of Serin's routing objects", () =>
     expect(acknowledged.length).toBeGreaterThanOrEqual(all.length);
     const after = await istio.check();
     expect(after.findings.filter((f) => f.namespace === ns)).toEqual([]);
+  });
+
+  it("an HTTPRoute istiod cannot resolve, written as Serin writes it, is reported with istiod's status", async () => {
+    const ns = k.createNamespace("istio-httproute");
+    namespaces.push(ns);
+    const owner = ownerCanary(ns);
+    apply(ns, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "catalog" },
+      spec: { selector: { app: "catalog" }, ports: [{ name: "http", port: 80, targetPort: 3000 }] },
+    });
+    const cursor = await istio.cursor();
+    // Mesh route (GAMMA) to backends that do not exist: the API server's schema admits it, istiod's
+    // translation does not resolve it (istioctl validate would pass it: it has no Gateway API checks).
+    const route = {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: {
+        name: "catalog",
+        ownerReferences: [{ ...owner, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: {
+        parentRefs: [{ group: "", kind: "Service", name: "catalog", port: 80 }],
+        rules: [
+          {
+            matches: [{ path: { type: "PathPrefix", value: "/" } }],
+            backendRefs: [
+              { group: "", kind: "Service", name: "catalog-primary", port: 80, weight: 90 },
+              { group: "", kind: "Service", name: "catalog-canary", port: 80, weight: 10 },
+            ],
+          },
+        ],
+      },
+    };
+    k.run(["create", "-n", ns, "--field-manager=serin", "-f", "-"], JSON.stringify(route));
+    const finding = await istio.waitForFinding(cursor, { namespace: ns, kind: "HTTPRoute", name: "catalog" });
+    expect(finding.generation).toBe(1);
+    expect(finding.message).toMatch(/^parent Service catalog:80: ResolvedRefs=False \(BackendNotFound\)/);
+    expect(describeFinding(finding)).toContain(
+      `istiod rejects HTTPRoute ${ns}/catalog (generation 1, written by Serin)`,
+    );
+    process.stdout.write(`${describeFinding(finding)}\n`);
+    await istio.acknowledge({ namespace: ns, kind: "HTTPRoute", name: "catalog" });
+    const after = await istio.check();
+    expect(after.findings.filter((f) => f.namespace === ns && !f.acknowledged)).toEqual([]);
   });
 
   it("a route to a subset no DestinationRule defines passes validate but not analyze (IST0101)", async () => {

@@ -7,7 +7,7 @@ import { waitFor } from "./processes.js";
 import { type PrometheusServer, startPrometheus } from "./prometheus.js";
 import { repoRoot } from "./toolchain.js";
 
-/** The whole local test world: a real cluster with Serin's and Istio's CRDs, Istio's control plane (istiod) and a real Prometheus. */
+/** The whole local test world: a real cluster with Serin's, Istio's and the Gateway API's CRDs, Istio's control plane (istiod) and a real Prometheus. */
 export interface Environment {
   cluster: Cluster;
   prometheus: PrometheusServer;
@@ -18,6 +18,14 @@ export interface Environment {
   dir: string;
   stop(): Promise<void>;
 }
+
+/** The Gateway API CRDs of test/fixtures/gateway-api/crds.yaml (scripts/testenv/gateway-api-crds.sh). */
+export const GATEWAY_API_CRDS = [
+  "gatewayclasses.gateway.networking.k8s.io",
+  "gateways.gateway.networking.k8s.io",
+  "httproutes.gateway.networking.k8s.io",
+  "referencegrants.gateway.networking.k8s.io",
+] as const;
 
 export async function startEnvironment(options: { keepDir?: boolean } = {}): Promise<Environment> {
   const dir = mkdtempSync(join(tmpdir(), "serin-env-"));
@@ -32,12 +40,21 @@ export async function startEnvironment(options: { keepDir?: boolean } = {}): Pro
       "-f",
       join(repoRoot, "test", "fixtures", "istio", "crds.yaml"),
     ]);
+    // The Gateway API's CRDs (at the version Istio requires) before istiod starts, so istiod watches
+    // them from the first moment: it translates HTTPRoutes, also mesh ones (GAMMA), into sidecar routes.
+    cluster.kubectl([
+      "apply",
+      "--server-side",
+      "-f",
+      join(repoRoot, "test", "fixtures", "gateway-api", "crds.yaml"),
+    ]);
     for (const crd of [
       "canaries.serin.dev",
       "metrictemplates.serin.dev",
       "alertproviders.serin.dev",
       "virtualservices.networking.istio.io",
       "destinationrules.networking.istio.io",
+      ...GATEWAY_API_CRDS,
     ]) {
       cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${crd}`]);
     }
@@ -47,6 +64,9 @@ export async function startEnvironment(options: { keepDir?: boolean } = {}): Pro
       join(repoRoot, "deploy", "namespace.yaml"),
       "-f",
       join(repoRoot, "deploy", "rbac.yaml"),
+      // HTTPRoutes and DestinationRule deletion for the routers (issue 11), until deploy/rbac.yaml has them.
+      "-f",
+      join(repoRoot, "test", "fixtures", "gateway-api", "serin-rbac.yaml"),
     ]);
     const serinKubeconfigPath = await serviceAccountKubeconfig(cluster, dir);
     const promDir = join(dir, "prometheus");

@@ -8,6 +8,7 @@ import type { XdsSnapshot } from "./envoy/xds-json.js";
 import type { MeshIndex } from "./mesh-index.js";
 import { parseLabelList } from "./peer.js";
 import type { SidecarIdentity } from "./proxy.js";
+import { type RouteSource, routeSource } from "./route-sources.js";
 import type { MeshTelemetry } from "./telemetry.js";
 
 export interface SidecarDebugInfo {
@@ -27,6 +28,8 @@ export interface MeshDebugState {
     clusters: string[];
     /** `namespace/name` of each VirtualService the sidecar's routes come from (Istio's route metadata). */
     virtualServices: string[];
+    /** Gateway API HTTPRoutes (translated by istiod) the routes come from, `namespace/name` */
+    httpRoutes: string[];
   }>;
   services: Array<{ namespace: string; name: string }>;
   pods: Array<{
@@ -89,21 +92,24 @@ function writeMetrics(
   res.end();
 }
 
-/** Istio's route metadata `filter_metadata.istio.config` = `/apis/networking.istio.io/v1/namespaces/NS/virtual-service/NAME`. */
-function virtualServicesOf(config: XdsSnapshot | undefined): string[] {
-  const out = new Set<string>();
+/** Every route of a sidecar's snapshot, in order. */
+function routesOfSnapshot(config: XdsSnapshot | undefined): Array<{ name?: string; metadata?: unknown }> {
+  const out: Array<{ name?: string; metadata?: unknown }> = [];
   for (const rc of config?.routes.values() ?? []) {
-    const vhosts = (rc as { virtual_hosts?: Array<{ routes?: Array<{ metadata?: unknown }> }> })
-      .virtual_hosts;
-    for (const vh of vhosts ?? []) {
-      for (const r of vh.routes ?? []) {
-        const meta = r.metadata as { filter_metadata?: { istio?: { config?: unknown } } } | undefined;
-        const ref = meta?.filter_metadata?.istio?.config;
-        if (typeof ref !== "string") continue;
-        const m = /\/namespaces\/([^/]+)\/virtual-service\/([^/]+)$/.exec(ref);
-        if (m) out.add(`${m[1]}/${m[2]}`);
-      }
-    }
+    const vhosts = (
+      rc as { virtual_hosts?: Array<{ routes?: Array<{ name?: string; metadata?: unknown }> }> }
+    ).virtual_hosts;
+    for (const vh of vhosts ?? []) out.push(...(vh.routes ?? []));
+  }
+  return out;
+}
+
+/** `namespace/name` of the objects of `kind` a sidecar's routes come from (route-sources.ts). */
+function sourcesOf(config: XdsSnapshot | undefined, kind: RouteSource["kind"]): string[] {
+  const out = new Set<string>();
+  for (const r of routesOfSnapshot(config)) {
+    const s = routeSource(r);
+    if (s?.kind === kind) out.add(`${s.namespace}/${s.name}`);
   }
   return [...out].sort();
 }
@@ -121,7 +127,8 @@ export function debugState(
       version: sc.config?.version ?? 0,
       routeConfigs: [...(sc.config?.routes.keys() ?? [])].sort(),
       clusters: [...(sc.config?.clusters.keys() ?? [])].sort(),
-      virtualServices: virtualServicesOf(sc.config),
+      virtualServices: sourcesOf(sc.config, "VirtualService"),
+      httpRoutes: sourcesOf(sc.config, "HTTPRoute"),
     })),
     services: s.services.map((x) => ({ namespace: x.namespace, name: x.name })),
     pods: s.pods.map((p) => ({

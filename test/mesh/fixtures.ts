@@ -12,6 +12,7 @@ import type { MeshDebugState, SidecarConfigDump } from "./admin.js";
 import type { RouteConfigurationJson, RouteJson } from "./envoy/xds-json.js";
 import type { DestinationRuleSpec, VirtualServiceSpec } from "./istio-types.js";
 import { formatLabelList } from "./peer.js";
+import { routeSources } from "./route-sources.js";
 
 export interface AppSpec {
   name: string;
@@ -249,16 +250,18 @@ export function routesOf(c: SidecarConfigDump): RouteJson[] {
   );
 }
 
-/** `namespace/name` of the VirtualServices the routes come from (Istio's route metadata). */
+/** `namespace/name` of the VirtualServices the routes come from (Istio's route metadata; route-sources.ts). */
 export function virtualServicesIn(c: SidecarConfigDump): string[] {
-  const out = new Set<string>();
-  for (const r of routesOf(c)) {
-    const ref = (r as { metadata?: { filter_metadata?: { istio?: { config?: unknown } } } }).metadata
-      ?.filter_metadata?.istio?.config;
-    const m = typeof ref === "string" ? /\/namespaces\/([^/]+)\/virtual-service\/([^/]+)$/.exec(ref) : null;
-    if (m) out.add(`${m[1]}/${m[2]}`);
-  }
-  return [...out];
+  return routeSources(routesOf(c))
+    .filter((s) => s.startsWith("VirtualService "))
+    .map((s) => s.slice("VirtualService ".length));
+}
+
+/** `namespace/name` of the Gateway API HTTPRoutes the routes come from (translated by istiod). */
+export function httpRoutesIn(c: SidecarConfigDump): string[] {
+  return routeSources(routesOf(c))
+    .filter((s) => s.startsWith("HTTPRoute "))
+    .map((s) => s.slice("HTTPRoute ".length));
 }
 
 /** The weights of each weighted-cluster route, e.g. [[80, 20]]. */

@@ -871,14 +871,33 @@ export const KNOWN_BAD_CANARY: readonly KnownBad[] = [
       setAt(o, ["spec", "upstreamRef"], { apiVersion: "gloo.solo.io/v1", kind: "Upstream", name: "x" }),
   },
   {
-    label: "service.gatewayRefs (Gateway API only)",
+    label: "service.gatewayRefs (Gateway API only) with provider istio",
     fields: ["spec.service.gatewayRefs"],
-    apply: (o) => setAt(o, ["spec", "service", "gatewayRefs"], [{ name: "gw", namespace: "istio-system" }]),
+    apply: (o) => {
+      setAt(o, ["spec", "provider"], "istio");
+      setAt(o, ["spec", "service", "gatewayRefs"], [{ name: "gw", namespace: "istio-system" }]);
+    },
   },
   {
-    label: "service.backendTimeout (Gateway API only)",
+    label: "service.backendTimeout (Gateway API only) with provider istio",
     fields: ["spec.service.backendTimeout"],
-    apply: (o) => setAt(o, ["spec", "service", "backendTimeout"], "30s"),
+    apply: (o) => {
+      setAt(o, ["spec", "provider"], "istio");
+      setAt(o, ["spec", "service", "backendTimeout"], "30s");
+    },
+  },
+  {
+    label: "service.retries with provider gatewayapi:v1 (an HTTPRoute has none)",
+    fields: ["spec.service.retries"],
+    apply: (o) => {
+      setAt(o, ["spec", "provider"], "gatewayapi:v1");
+      setAt(o, ["spec", "service", "retries"], { attempts: 3 });
+    },
+  },
+  {
+    label: "provider gatewayapi without a version",
+    fields: ["spec.provider"],
+    apply: (o) => setAt(o, ["spec", "provider"], "gatewayapi"),
   },
   {
     label: "service.backends (App Mesh only)",

@@ -124,6 +124,12 @@ function specOf(f: IstioFinding): string {
 
 /** One finding as a failure line: the object, istioctl's message, and the spec it was about. */
 export function describeFinding(f: IstioFinding): string {
+  if (f.tool === "validate" && f.kind === "HTTPRoute") {
+    return [
+      `istiod rejects HTTPRoute ${f.namespace}/${f.name} (generation ${f.generation}, written by Serin): ${f.message}`,
+      `    spec: ${specOf(f)}`,
+    ].join("\n");
+  }
   if (f.tool === "validate") {
     return [
       `istioctl validate rejects ${f.kind} ${f.namespace}/${f.name} (generation ${f.generation}, written by Serin): ${f.message}`,

@@ -1,6 +1,7 @@
 // The e2e suite's Istio referee, run once per `vitest --project e2e` in the main process (global setup).
 // It watches every VirtualService and DestinationRule in the cluster and runs `istioctl validate` on each
-// generation Serin wrote, and runs `istioctl analyze` on a namespace when asked; test files (workers)
+// generation Serin wrote (HTTPRoutes: istiod's Accepted/ResolvedRefs status on that generation, as
+// istioctl validate has no checks for Gateway API kinds; istiod-route-status.ts), and runs `istioctl analyze` on a namespace when asked; test files (workers)
 // reach it over a loopback HTTP server (test/support/istio-findings.ts) and fail on what it found.
 //
 // Which writes are Serin's: an object's newest managedFields entry (spec writes only: subresource
@@ -25,6 +26,7 @@ import {
   validateKey,
   validateObjects,
 } from "./istioctl.js";
+import { istiodVerdict } from "./istiod-route-status.js";
 import { getKubeJson } from "./kube-http.js";
 import { SERIN_MANAGER } from "./route-monitor.js";
 
@@ -100,7 +102,12 @@ interface Meta {
 const COLLECTIONS = [
   { kind: "VirtualService", path: "/apis/networking.istio.io/v1beta1/virtualservices" },
   { kind: "DestinationRule", path: "/apis/networking.istio.io/v1beta1/destinationrules" },
+  // Judged by istiod's status instead of istioctl validate (istiod-route-status.ts).
+  { kind: "HTTPRoute", path: "/apis/gateway.networking.k8s.io/v1/httproutes" },
 ];
+const HTTP_ROUTES = "/apis/gateway.networking.k8s.io/v1/httproutes";
+/** How long istiod may take to write its status for a generation Serin wrote (a busy 2-core machine). */
+const ISTIOD_STATUS_TIMEOUT_MS = 20_000;
 
 /** The managers of the newest spec write (ties included), from managedFields. */
 export function lastWriters(obj: KubernetesObject): string[] {
@@ -172,7 +179,12 @@ export class IstioValidator {
   private readonly queue: KubernetesObject[] = [];
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** seq at which a namespace last had a VirtualService/DestinationRule event */
+  /** HTTPRoute generations Serin wrote that istiod has not judged yet, by uid */
+  private readonly pendingRoutes = new Map<
+    string,
+    { namespace: string; name: string; generation: number; since: number }
+  >();
+  /** seq at which a namespace last had a VirtualService/DestinationRule/HTTPRoute event */
   private readonly touched = new Map<string, number>();
   private readonly analyzeSeen = new Map<string, IstioFinding>();
   private readonly expected: FindingMatch[] = [];
@@ -249,7 +261,56 @@ export class IstioValidator {
       }
     }
     await this.drain();
+    if (listed) await this.awaitIstiodVerdicts();
     return { listed };
+  }
+
+  /** Waits (relisting) until istiod has judged every HTTPRoute generation Serin wrote; silence is a finding. */
+  private async awaitIstiodVerdicts(): Promise<void> {
+    const deadline = Date.now() + ISTIOD_STATUS_TIMEOUT_MS;
+    while (this.pendingRoutes.size > 0 && Date.now() < deadline) {
+      await sleep(250);
+      try {
+        const list = (await getKubeJson(this.kc, HTTP_ROUTES)) as { items?: KubernetesObject[] };
+        const present = new Set((list.items ?? []).map((i) => i.metadata?.uid ?? ""));
+        for (const uid of this.pendingRoutes.keys()) if (!present.has(uid)) this.pendingRoutes.delete(uid);
+        for (const item of list.items ?? []) this.consider({ ...item, kind: "HTTPRoute" });
+      } catch {
+        return; // API server away: judged at a later check
+      }
+    }
+    for (const [uid, p] of this.pendingRoutes) {
+      if (Date.now() - p.since < ISTIOD_STATUS_TIMEOUT_MS) continue;
+      this.pendingRoutes.delete(uid);
+      this.record({
+        tool: "validate",
+        namespace: p.namespace,
+        kind: "HTTPRoute",
+        name: p.name,
+        generation: p.generation,
+        message: `istiod wrote no status for generation ${p.generation} within ${ISTIOD_STATUS_TIMEOUT_MS / 1000}s (it did not translate the route)`,
+      });
+    }
+  }
+
+  /** istiod's status on an HTTPRoute event: the verdict on the generation Serin wrote, once there is one. */
+  private judgeRoute(obj: KubernetesObject): void {
+    const meta = (obj.metadata ?? {}) as Meta;
+    const pending = this.pendingRoutes.get(meta.uid ?? "");
+    if (pending === undefined) return;
+    const verdict = istiodVerdict(obj, pending.generation);
+    if (verdict.state === "pending") return;
+    this.pendingRoutes.delete(meta.uid ?? "");
+    this.stats.validated++;
+    this.validatedWrites.push({
+      namespace: meta.namespace ?? "",
+      kind: "HTTPRoute",
+      name: meta.name ?? "",
+      generation: pending.generation,
+      managers: lastWriters(obj),
+    });
+    if (verdict.state === "rejected")
+      for (const message of verdict.messages) this.recordValidate({ ...obj, kind: "HTTPRoute" }, message);
   }
 
   /** `istioctl analyze` on each namespace that still exists and is not being deleted. */
@@ -370,6 +431,7 @@ export class IstioValidator {
     this.seenVersion.set(uid, meta.resourceVersion ?? "");
     this.stats.events++;
     if (meta.namespace) this.touched.set(meta.namespace, ++this.seq);
+    if (obj.kind === "HTTPRoute") this.judgeRoute(obj);
     if (!isSerinWrite(obj)) {
       if (ownedByCanary(obj)) this.stats.ownedNotSerin++;
       return;
@@ -380,6 +442,17 @@ export class IstioValidator {
     this.stats.serinWrites++;
     if (!ownedByCanary(obj)) this.stats.serinNotOwned++;
     if (meta.namespace) this.touched.set(meta.namespace, ++this.seq);
+    if (obj.kind === "HTTPRoute") {
+      // istioctl validate does not check Gateway API kinds: istiod's status on this generation does.
+      this.pendingRoutes.set(uid, {
+        namespace: meta.namespace ?? "",
+        name: meta.name ?? "",
+        generation: meta.generation ?? 0,
+        since: Date.now(),
+      });
+      this.judgeRoute(obj);
+      return;
+    }
     this.queue.push(obj);
     if (this.flushTimer === undefined && this.flushing === undefined)
       this.flushTimer = setTimeout(() => void this.flush(), 20);
@@ -519,6 +592,7 @@ export class IstioValidator {
             if (type === "ADDED" || type === "MODIFIED") this.consider({ ...obj, kind });
             else if (type === "DELETED" && obj.metadata?.namespace) {
               this.seenVersion.delete(obj.metadata.uid ?? "");
+              this.pendingRoutes.delete(obj.metadata.uid ?? "");
               this.touched.set(obj.metadata.namespace, ++this.seq);
             }
           },
@@ -689,7 +763,9 @@ export async function startIstioCheckForRun(
     );
   }
   const server = await startIstioCheck(istioctl, kubeconfig, log);
-  log(`istio check: ${istioctl} validates Serin's VirtualServices/DestinationRules (${server.url})`);
+  log(
+    `istio check: ${istioctl} validates Serin's VirtualServices/DestinationRules, istiod's status its HTTPRoutes (${server.url})`,
+  );
   return {
     ...server,
     async close() {

@@ -56,6 +56,7 @@ describe("CanaryIndex", () => {
         "destinationrule/shop/store",
         "destinationrule/shop/store-primary",
         "destinationrule/shop/store-canary",
+        "httproute/shop/store",
         "configmap/shop/catalog-config",
         "hpa/shop/catalog",
         "hpa/shop/catalog-primary",

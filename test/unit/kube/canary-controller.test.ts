@@ -60,6 +60,7 @@ function fakeCache() {
     services: new FakeInformer(),
     virtualServices: new FakeInformer(),
     destinationRules: new FakeInformer(),
+    httpRoutes: new FakeInformer(),
     autoscalers: new FakeInformer(),
     metricTemplates: new FakeInformer(),
     alertProviders: new FakeInformer(),
