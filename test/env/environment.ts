@@ -64,9 +64,6 @@ export async function startEnvironment(options: { keepDir?: boolean } = {}): Pro
       join(repoRoot, "deploy", "namespace.yaml"),
       "-f",
       join(repoRoot, "deploy", "rbac.yaml"),
-      // HTTPRoutes and DestinationRule deletion for the routers (issue 11), until deploy/rbac.yaml has them.
-      "-f",
-      join(repoRoot, "test", "fixtures", "gateway-api", "serin-rbac.yaml"),
     ]);
     const serinKubeconfigPath = await serviceAccountKubeconfig(cluster, dir);
     const promDir = join(dir, "prometheus");
