@@ -9,9 +9,11 @@ import type {
   GateHook,
   HookResult,
   MetricResult,
+  ObservedSplit,
   ObservedWorld,
   ServedCounts,
   ServedUnavailable,
+  SplitUnavailable,
 } from "../core/world.js";
 import { nextSessionCookies, type SessionCookies } from "../router/istio-session-affinity.js";
 
@@ -21,6 +23,8 @@ export interface Answers {
   hooks(type: GateHook, status: CanaryStatus): Promise<HookResult>;
   /** what canary and primary served since the run's traffic start (never throws) */
   served(status: CanaryStatus): Promise<ServedCounts | ServedUnavailable>;
+  /** requests per side since the current step, for the traffic split check (never throws); undefined: not read (replay) */
+  split(status: CanaryStatus): Promise<ObservedSplit | SplitUnavailable | undefined>;
 }
 
 /** The core never needs more than a few rounds (analysis, then one gate); more would be a bug. */
@@ -38,20 +42,26 @@ export async function decideWithAnswers(
   let decision = decide(ref, spec, status, world);
   for (
     let round = 0;
-    round < MAX_ROUNDS && (decision.needsAnalysis || decision.needsHooks.length > 0 || decision.needsServed);
+    round < MAX_ROUNDS &&
+    (decision.needsAnalysis ||
+      decision.needsHooks.length > 0 ||
+      decision.needsServed ||
+      decision.needsSplit === true);
     round++
   ) {
     const asked = decision;
-    const [analysis, replies, served] = await Promise.all([
+    const [analysis, replies, served, split] = await Promise.all([
       asked.needsAnalysis ? answers.analyse(status) : Promise.resolve(world.analysis),
       Promise.all(asked.needsHooks.map(async (type) => [type, await answers.hooks(type, status)] as const)),
       asked.needsServed ? answers.served(status) : Promise.resolve(world.served),
+      asked.needsSplit === true ? answers.split(status) : Promise.resolve(world.split),
     ]);
     world = {
       ...world,
       analysis,
       hooks: { ...world.hooks, ...Object.fromEntries(replies) },
       ...(served ? { served } : {}),
+      ...(split ? { split } : {}),
     };
     decision = decide(ref, spec, status, world);
   }

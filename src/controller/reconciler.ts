@@ -20,8 +20,15 @@ import { formatProblems, validateCanary } from "../api/validate.js";
 import { readRequest } from "../core/control.js";
 import type { Decision } from "../core/decision.js";
 import { currentRun } from "../core/evidence/run.js";
+import { splitPlan } from "../core/split/plan.js";
 import { note, READY, step } from "../core/status.js";
-import type { MetricResult, ServedCounts, ServedUnavailable } from "../core/world.js";
+import type {
+  MetricResult,
+  ObservedSplit,
+  ServedCounts,
+  ServedUnavailable,
+  SplitUnavailable,
+} from "../core/world.js";
 import { describeError, type KubeClients, statusCode } from "../kube/client.js";
 import { type EventRecorder, involvedObject } from "../kube/events.js";
 import { PrometheusClientCache } from "../metrics/client-cache.js";
@@ -29,6 +36,7 @@ import type { PrometheusClient } from "../metrics/prometheus-client.js";
 import { runMetricChecks } from "../metrics/run-checks.js";
 import { decodeSecretData } from "../metrics/secret-data.js";
 import { readServed } from "../metrics/served.js";
+import { readSplit } from "../metrics/split.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { callHooks, hookPayload } from "../webhooks/client.js";
 import { WorkloadError } from "../workload/primary-deployment.js";
@@ -44,6 +52,7 @@ import { PrimaryRecords } from "./primary-record.js";
 import type { Reporter } from "./reporter.js";
 import { RolloutMetrics } from "./rollout-metrics.js";
 import { readSecrets } from "./secret-reader.js";
+import { sidecarReport } from "./sidecar-report.js";
 import { writeStatus } from "./status-writer.js";
 import { targetHeldBy } from "./target-clash.js";
 
@@ -56,6 +65,9 @@ function isRefusal(code: number | undefined): boolean {
 }
 
 const keyFor = (ref: { namespace: string; name: string }) => `${ref.namespace}/${ref.name}`;
+
+/** Phases of a run, while which the pods without a sidecar are told. */
+const RUN_PHASES: ReadonlySet<string> = new Set(["Progressing", "WaitingPromotion"]);
 
 /** How long to wait before looking again at a Canary blocked on something only its user can fix. */
 export const BLOCKED_REQUEUE_MS = 60_000;
@@ -113,6 +125,8 @@ export class Reconciler {
   /** per Canary key: the sequential judge's latest look, newer than status between checks */
   private readonly evidence = new Map<string, HeldEvidence>();
   private readonly rollout: RolloutMetrics;
+  /** per Canary key: pods without the Istio sidecar, as the last check found them (told while a run lasts) */
+  private readonly sidecars = new Map<string, string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.converger = new Converger(deps.applier, new PrimaryRecords(deps.clients), deps.log);
@@ -132,6 +146,7 @@ export class Reconciler {
   forget(namespace: string, name: string): void {
     this.writtenFrom.delete(`${namespace}/${name}`);
     this.evidence.delete(`${namespace}/${name}`);
+    this.sidecars.delete(`${namespace}/${name}`);
     // Its metrics come from the replica that acts on it now; two replicas' series would add up twice.
     this.rollout.forget({ namespace, name });
   }
@@ -148,6 +163,7 @@ export class Reconciler {
     if (raw === undefined) {
       this.writtenFrom.delete(`${namespace}/${name}`);
       this.evidence.delete(`${namespace}/${name}`);
+      this.sidecars.delete(`${namespace}/${name}`);
       this.rollout.forget({ namespace, name });
       return { requeueAfterMs: undefined };
     }
@@ -278,6 +294,11 @@ export class Reconciler {
             this.answers(ref, spec, obs, signal, now, asked),
           )
         : undefined;
+    // Pods without a sidecar, as the last check found them, are told in Ready while the run lasts.
+    const sidecars = this.sidecars.get(key);
+    if (sidecars !== undefined && RUN_PHASES.has(decision?.status.phase ?? status.phase ?? ""))
+      notes.push(sidecars);
+    else this.sidecars.delete(key);
     if (decision?.evidence)
       this.evidence.set(key, { run: runKey(decision.status), state: decision.evidence });
 
@@ -374,6 +395,7 @@ export class Reconciler {
         return this.analyse(ref, spec, signal, runOf(status), now);
       },
       served: (status) => this.served(ref, spec, signal, runOf(status), now),
+      split: (status) => this.split(ref, spec, obs, status, signal, now),
       hooks: (type, status) => {
         asked.analysed = true;
         return callHooks(spec.analysis.webhooks, type, hookPayload(ref, status, obs.world.target?.revision), {
@@ -432,6 +454,42 @@ export class Reconciler {
       signal,
     );
     return answer.ok ? answer.served : { at: now, error: answer.error };
+  }
+
+  /**
+   * Requests per side since the current step (never throws: Prometheus down is no verdict), and the pods
+   * without a sidecar, which explain a canary that gets less than its weight.
+   */
+  private async split(
+    ref: { name: string; namespace: string },
+    spec: EffectiveSpec,
+    obs: Observation,
+    status: CanaryStatus,
+    signal: AbortSignal,
+    now: Date,
+  ): Promise<ObservedSplit | SplitUnavailable> {
+    const plan = splitPlan(spec, status);
+    if (plan.kind === "skip") return { at: now, error: plan.reason };
+    const [split, sidecars] = await Promise.all([
+      readSplit(
+        this.prometheusFor(spec),
+        {
+          namespace: ref.namespace,
+          canary: spec.names.canaryWorkload,
+          primary: spec.names.primaryWorkload,
+          plan,
+        },
+        now,
+        signal,
+      ),
+      sidecarReport(this.deps.clients, ref.namespace, [obs.target, obs.primary]).catch((err: unknown) => {
+        this.deps.log.debug({ err: describeError(err) }, "pods not read for the sidecar report");
+        return this.sidecars.get(keyFor(ref));
+      }),
+    ]);
+    if (sidecars === undefined) this.sidecars.delete(keyFor(ref));
+    else this.sidecars.set(keyFor(ref), sidecars);
+    return split;
   }
 
   private async analyse(

@@ -18,6 +18,8 @@ import type { Decision } from "./decision.js";
 import { type CheckOutcome, judgeCheck } from "./evidence/check.js";
 import { currentRun, withCheck, withServed } from "./evidence/run.js";
 import { checkHistory, lookAt, promotionGate } from "./judge-step.js";
+import { splitPlan } from "./split/plan.js";
+import { judgeSplit, type SplitVerdict } from "./split/verdict.js";
 import { note, step } from "./status.js";
 import { promote, promotionExtra, rollback, startRun } from "./transitions.js";
 import { type GateHook, servedCounts } from "./world.js";
@@ -113,6 +115,7 @@ function check(
     ...(manual.state === "ask" ? ["rollback" as const] : []),
     ...(rollout.state === "ask" ? ["rollout" as const] : []),
   ];
+  const plan = splitPlan(spec, status);
   if (ask.length > 0 || world.analysis === undefined || world.served === undefined) {
     return decision({
       status,
@@ -120,21 +123,29 @@ function check(
       needsHooks: ask,
       needsAnalysis: world.analysis === undefined,
       needsServed: world.served === undefined,
+      // Asked with the checks; a world given checks but no split (replay) is decided without it.
+      needsSplit: plan.kind === "verify" && world.split === undefined,
     });
   }
   if (manual.state === "open") return rollback(ctx, "a rollback webhook asked for it");
   const served = servedCounts(world.served);
   const history = checkHistory(ctx, run);
   const judged = judgeCheck(spec, world.analysis, history);
+  const split = judgeSplit(plan, world.split, `canary ${spec.names.canaryWorkload}`);
   // A promote request waives the sequential judge's wait for promotion evidence (a person took that
   // decision), never the thresholds: only a passed check promotes.
   const requested = run.promoteRequested;
-  const outcome: CheckOutcome =
+  const outcome: CheckOutcome = withSplit(
     rollout.state === "closed"
       ? { verdict: "failed", summary: `rollout webhook failed: ${rollout.message}`, metrics: [] }
-      : requested && judged.verdict === "passed"
-        ? judged
-        : promotionGate(ctx, judged, history, served, weight, iterations);
+      : split?.kind === "mismatch"
+        ? // The checks measured a canary that did not get its share: the step halts on the split.
+          { verdict: "failed", summary: split.reason, metrics: judged.metrics }
+        : requested && judged.verdict === "passed"
+          ? judged
+          : promotionGate(ctx, judged, history, served, weight, iterations),
+    split,
+  );
   const checked = withCheck(withServed({ ...run, ...(evidence ? { evidence } : {}) }, served), {
     time: now.toISOString(),
     canaryWeight: weight,
@@ -143,11 +154,18 @@ function check(
     metrics: outcome.metrics,
   });
   const cctx: Ctx = { ...ctx, status: { ...ctx.status, run: checked } };
-  if (outcome.verdict === "failed") return failedCheck(cctx, outcome.summary);
+  if (outcome.verdict === "failed")
+    return failedCheck(cctx, outcome.summary, split?.kind === "mismatch" ? "TrafficSplitMismatch" : "Halted");
   if (outcome.verdict === "held") return hold(cctx, outcome);
   if (status.paused) return pausedHold(endHold(cctx), `: ${outcome.summary}`);
   if (requested) return promoteByRequest(endHold(cctx), requested, `: ${outcome.summary}`);
   return advance(cctx, weight, iterations, `: ${outcome.summary}`);
+}
+
+/** A passed check says what the split check saw (or why it could not tell); a failed one keeps its reason. */
+function withSplit(outcome: CheckOutcome, split: SplitVerdict | undefined): CheckOutcome {
+  if (split === undefined || outcome.verdict !== "passed") return outcome;
+  return { ...outcome, summary: outcome.summary ? `${outcome.summary}; ${split.reason}` : split.reason };
 }
 
 function nextCheck(ctx: Ctx, evidence?: EvidenceState): Decision {
@@ -214,7 +232,7 @@ function hold(ctx: Ctx, outcome: CheckOutcome): Decision {
 }
 
 /** One more failed check; at the threshold, the rollback. The phase is kept (WaitingPromotion stays). */
-function failedCheck(ctx_: Ctx, summary: string): Decision {
+function failedCheck(ctx_: Ctx, summary: string, event = "Halted"): Decision {
   // A wait for evidence is not reset by a failed check (past its deadline, checks without evidence fail),
   // but its widened window goes: judged on what there is, a check reads the metric's own window, where an
   // early outlier ages out instead of failing every check to the end of the run.
@@ -230,7 +248,7 @@ function failedCheck(ctx_: Ctx, summary: string): Decision {
   return decision({
     status: step(status, { phase, failedChecks: failed }, reason, now),
     reason,
-    events: [warning("Halted", reason)],
+    events: [warning(event, reason)],
     requeueAfterMs: spec.analysis.intervalMs,
   });
 }

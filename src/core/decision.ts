@@ -31,6 +31,8 @@ export interface Decision {
   needsHooks: GateHook[];
   /** the run's served counts are needed (harm, the sequential judge): read them and decide again */
   needsServed: boolean;
+  /** the requests per side since the current step are needed (traffic split check): read them, decide again */
+  needsSplit?: boolean;
   /** the judge's state after this look, for the shell to keep until the next status write carries it */
   evidence?: EvidenceState;
 }

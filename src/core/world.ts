@@ -71,6 +71,19 @@ export interface ServedCounts {
   slowerThanMs?: number;
 }
 
+/** Requests canary and primary served since a step (split check), from the sources its route applies to. */
+export interface ObservedSplit {
+  at: Date;
+  canary: number;
+  primary: number;
+}
+
+/** The split could not be read (Prometheus unreachable): no verdict, never a mismatch. */
+export interface SplitUnavailable {
+  at: Date;
+  error: string;
+}
+
 /** Webhook types whose answer steers a run (post-rollout and event hooks are notifications only). */
 export type GateHook =
   | "confirm-rollout"
@@ -108,6 +121,8 @@ export interface ObservedWorld {
   hooks?: Partial<Record<GateHook, HookResult>>;
   /** served counts since the run's traffic start, present when the core asked for them */
   served?: ServedCounts | ServedUnavailable;
+  /** requests per side since the current step (core/split/plan.ts), present when the core asked for them */
+  split?: ObservedSplit | SplitUnavailable;
   /** the judge's state after its latest look, when the shell holds one newer than status (looks are not written) */
   evidence?: EvidenceState;
   /** a control request on the Canary; consumed once (its id lands in status.control) */

@@ -92,3 +92,29 @@ export function requestsSince(scope: SinceScope): string {
 export function bucketsSince(scope: SinceScope): string {
   return sinceQuery("istio_request_duration_milliseconds_bucket", scope, `${BY}, le`);
 }
+
+export interface AfterScope {
+  namespace: string;
+  workloads: readonly string[];
+  /** whole seconds back from the evaluation time; only samples scraped within it count */
+  seconds: number;
+  /** extra exact matchers on source labels (the weighted route's sources), e.g. {source_app: "webapp"} */
+  sources?: Readonly<Record<string, string>>;
+}
+
+const quoted = (v: string): string => JSON.stringify(v);
+
+/**
+ * Requests per workload between the first and the last sample within the range (counters only grow, so
+ * the first is the minimum): only what was scraped after the range began counts, never the growth since a
+ * sample taken before it (a window starting at the last scrape before a step would hold the previous
+ * weight's requests). A counter reset within the range undercounts that series; nothing is invented.
+ */
+export function requestsAfter(scope: AfterScope): string {
+  const extra = Object.entries(scope.sources ?? {})
+    .map(([k, v]) => `,${k}=${quoted(v)}`)
+    .join("");
+  const x = `istio_requests_total{${selector(scope.namespace, scope.workloads)}${extra}}`;
+  const r = `[${Math.max(1, Math.floor(scope.seconds))}s]`;
+  return `sum by (${BY}) (max_over_time(${x}${r}) - min_over_time(${x}${r}))`;
+}

@@ -8,6 +8,7 @@ const Meta = z.object({
   name: z.string(),
   namespace: z.string().default(""),
   labels: z.record(z.string(), z.string()).nullish(),
+  annotations: z.record(z.string(), z.string()).nullish(),
   resourceVersion: z.string().optional(),
   creationTimestamp: z.union([z.string(), z.date()]).nullish(),
   deletionTimestamp: z.union([z.string(), z.date()]).nullish(),
@@ -104,8 +105,14 @@ export function toPod(raw: unknown): PodInfo | undefined {
     podIP: status?.podIP || undefined,
     owner: controllerOwner(metadata),
     containers: spec.containers.map(toContainer),
+    // Istio's injector skips a pod whose label (or, older, annotation) says "false".
+    ...(metadata.labels?.[INJECT] === "false" || metadata.annotations?.[INJECT] === "false"
+      ? { sidecar: false }
+      : {}),
   };
 }
+
+const INJECT = "sidecar.istio.io/inject";
 
 const OwnedJson = z.object({ metadata: Meta });
 

@@ -42,6 +42,11 @@ export interface PodInfo extends ObjectRef {
   /** Controller owner (kind + name), e.g. ReplicaSet catalog-7d9f. */
   owner: { kind: string; name: string } | undefined;
   containers: ContainerInfo[];
+  /**
+   * false: the pod opted out of sidecar injection (`sidecar.istio.io/inject: "false"`, label or
+   * annotation), so no server sidecar reports its requests (no reporter="destination" series).
+   */
+  sidecar?: boolean;
 }
 
 export interface ReplicaSetInfo extends ObjectRef {

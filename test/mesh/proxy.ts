@@ -536,7 +536,9 @@ export class MeshProxy {
     }
     const attemptMs = performance.now() - attemptStart;
     const service = clusterServiceRef(cluster) ?? ctx.serviceRef;
+    // A pod without a sidecar has no server-side Envoy: nothing reports the request at the destination.
     const dest = (code: number, f: string[]) =>
+      pod.sidecar !== false &&
       this.deps.telemetry.record(
         {
           reporter: "destination",
@@ -652,6 +654,7 @@ export class MeshProxy {
     });
     const code = result.kind === "response" ? result.status : result.kind === "timeout" ? 0 : 503;
     const flags = result.kind === "response" ? [] : result.kind === "timeout" ? ["DC"] : ["UF"];
+    if (pod.sidecar === false) return;
     this.deps.telemetry.record(
       {
         reporter: "destination",

@@ -17,10 +17,12 @@ import type {
   GateHook,
   HookResult,
   MetricResult,
+  ObservedSplit,
   ObservedWorld,
   PrimaryView,
   Readiness,
   ServedCounts,
+  SplitUnavailable,
   TargetView,
 } from "../../../src/core/world.js";
 import { catalogExample } from "../../fixtures/catalog-example.js";
@@ -156,6 +158,12 @@ export class Sim {
   });
   servedReads = 0;
   /**
+   * What the shell reads when the core asks for the requests per side since the step (traffic split
+   * check); unset: the shell gives none (as replay does) and the split is not verified.
+   */
+  split: ((now: Date) => ObservedSplit | SplitUnavailable) | undefined;
+  splitReads = 0;
+  /**
    * Act like the shell with the judge's state: keep a decision's `evidence` in memory and hand it back
    * as `world.evidence` while the run (applied revision and traffic start) is the same. Off by default.
    */
@@ -207,6 +215,7 @@ export class Sim {
     let analysed: MetricResult[] | undefined;
     let world: ObservedWorld = observed;
     let served: ServedCounts | undefined;
+    let split: ObservedSplit | SplitUnavailable | undefined;
     for (let pass = 0; d.needsAnalysis || d.needsHooks.length > 0 || d.needsServed; pass++) {
       if (pass > 3) throw new Error("the core keeps asking");
       if (d.status !== status) throw new Error("a decision that asks for inputs must not change the status");
@@ -221,13 +230,24 @@ export class Sim {
         this.servedReads += 1;
         served = this.served(new Date(this.clock));
       }
+      if (d.needsSplit && this.split) {
+        if (world.split !== undefined) throw new Error("asked for the split again after getting it");
+        this.splitReads += 1;
+        split = this.split(new Date(this.clock));
+      }
       const hooks = { ...world.hooks };
       for (const type of d.needsHooks) {
         if (world.hooks?.[type] !== undefined) throw new Error(`asked for ${type} again after getting it`);
         this.hookCalls.push(type);
         hooks[type] = this.hooks[type] ?? { ok: true, message: `${type}: HTTP 200` };
       }
-      world = deepFreeze({ ...observed, analysis: analysed, hooks, ...(served ? { served } : {}) });
+      world = deepFreeze({
+        ...observed,
+        analysis: analysed,
+        hooks,
+        ...(served ? { served } : {}),
+        ...(split ? { split } : {}),
+      });
       d = decide(REF, this.spec, status, world);
     }
     // The shell creates the primary while the recorded phase is Initializing, and restores a deleted one
