@@ -470,25 +470,32 @@ export class Reconciler {
   ): Promise<ObservedSplit | SplitUnavailable> {
     const plan = splitPlan(spec, status);
     if (plan.kind === "skip") return { at: now, error: plan.reason };
-    const [split, sidecars] = await Promise.all([
-      readSplit(
-        this.prometheusFor(spec),
-        {
-          namespace: ref.namespace,
-          canary: spec.names.canaryWorkload,
-          primary: spec.names.primaryWorkload,
-          plan,
-        },
-        now,
-        signal,
-      ),
-      sidecarReport(this.deps.clients, ref.namespace, [obs.target, obs.primary]).catch((err: unknown) => {
+    const split = await readSplit(
+      this.prometheusFor(spec),
+      {
+        namespace: ref.namespace,
+        canary: spec.names.canaryWorkload,
+        primary: spec.names.primaryWorkload,
+        plan,
+      },
+      now,
+      signal,
+    );
+    const key = keyFor(ref);
+    if (!looksShort(split, plan.weight)) {
+      this.sidecars.delete(key);
+      return split;
+    }
+    // Pods are listed only when a side gets less than routed (a pod without a sidecar reports nothing):
+    // at 1,000 Canaries a list per check would be 2,000 LISTs per interval for nothing.
+    const sidecars = await sidecarReport(this.deps.clients, ref.namespace, [obs.target, obs.primary]).catch(
+      (err: unknown) => {
         this.deps.log.debug({ err: describeError(err) }, "pods not read for the sidecar report");
-        return this.sidecars.get(keyFor(ref));
-      }),
-    ]);
-    if (sidecars === undefined) this.sidecars.delete(keyFor(ref));
-    else this.sidecars.set(keyFor(ref), sidecars);
+        return this.sidecars.get(key);
+      },
+    );
+    if (sidecars === undefined) this.sidecars.delete(key);
+    else this.sidecars.set(key, sidecars);
     return split;
   }
 
@@ -547,4 +554,12 @@ export class Reconciler {
       log.warn({ problems: message }, "invalid Canary spec; left alone until it is fixed");
     return told;
   }
+}
+
+/** A split where the canary got less than its weight, or the primary nothing: worth a look at the pods. */
+function looksShort(split: ObservedSplit | SplitUnavailable, weight: number): boolean {
+  if ("error" in split) return false;
+  const total = split.canary + split.primary;
+  if (total === 0) return false;
+  return split.primary === 0 || split.canary / total < weight / 100;
 }
