@@ -15,10 +15,21 @@ export interface ManagedProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export function startProcess(name: string, command: string, args: string[], logDir: string): ManagedProcess {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  logDir: string,
+  /** variables added to this process's environment */
+  env?: Record<string, string>,
+): ManagedProcess {
   const logPath = join(logDir, `${name}.log`);
   const log = createWriteStream(logPath, { flags: "a" });
-  const child: ChildProcess = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child: ChildProcess = spawn(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+    ...(env !== undefined ? { env: { ...process.env, ...env } } : {}),
+  });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let exitedFlag = false;
