@@ -8,11 +8,15 @@
 // memory, and the CPU seconds Serin spent on the rung. With --snapshot it also writes a heap snapshot
 // per rung and prints where the heap goes (self size by node type and by constructor).
 //
-//   npx tsx bench/memory.ts [--ladder=0,100,200] [--entry=PATH] [--node-options="FLAGS"] [--snapshot] [--keep]
+//   npx tsx bench/memory.ts [--ladder=0,100,200] [--rollout] [--entry=PATH] [--node-options="FLAGS"]
+//                           [--env="K=V K=V"] [--snapshot] [--keep]
 //
+// --rollout: after the last rung, one `kubectl set image` pushes a new image to every target; it prints
+// Serin's RSS peak and CPU seconds until every Canary is Succeeded (interval 10s, 5 steps + promotion).
 // --entry runs another build (e.g. a checkout of an older commit: its dist/main.js) instead of this
-// tree's bundle; --node-options replaces production's Node flags (deploy/deployment.yaml) — pass
-// --node-options= (empty) for Node's defaults. Same method for every build, so before/after compare.
+// tree's bundle; --node-options replaces production's Node flags and --env production's other
+// environment variables (both from deploy/deployment.yaml) — pass --node-options= or --env= (empty) for
+// none. Same method for every build, so before/after compare.
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +27,7 @@ import { sleep } from "../test/env/processes.js";
 import { repoRoot } from "../test/env/toolchain.js";
 import {
   buildSerin,
+  productionEnv,
   productionNodeOptions,
   SERIN_ENTRY,
   type SerinProcess,
@@ -37,12 +42,16 @@ const option = (name: string): string | undefined =>
 const LADDER = (option("ladder") ?? "0,100,200").split(",").map(Number);
 if (LADDER.some((n) => !Number.isInteger(n) || n < 0 || n > 2000) || LADDER.length === 0) {
   process.stderr.write(
-    "usage: npx tsx bench/memory.ts [--ladder=0,100,200] [--entry=PATH] [--node-options=FLAGS] [--snapshot] [--keep]\n",
+    "usage: npx tsx bench/memory.ts [--ladder=0,100,200] [--rollout] [--entry=PATH] [--node-options=FLAGS] [--env=K=V...] [--snapshot] [--keep]\n",
   );
   process.exit(2);
 }
 const ENTRY = option("entry");
 const NODE_OPTIONS = option("node-options");
+const ENV = option("env");
+const ROLLOUT = args.includes("--rollout");
+const ROLLOUT_TIMEOUT_MS = 600_000;
+const NEW_IMAGE = "istioinaction/catalog:v2";
 const SNAPSHOT = args.includes("--snapshot");
 const KEEP = args.includes("--keep");
 const SETTLE_MS = 20_000;
@@ -146,6 +155,33 @@ function top(m: Map<string, number>, n: number): string {
     .join("\n");
 }
 
+type SnapshotSummary = ReturnType<typeof summarizeSnapshot>;
+
+/** Writes a heap snapshot, prints where the heap goes and what grew since `previous`. */
+async function snapshotReport(
+  serin: SerinProcess,
+  dir: string,
+  when: string,
+  previous: SnapshotSummary | undefined,
+): Promise<SnapshotSummary | undefined> {
+  const file = await takeSnapshot(serin, dir);
+  if (file === undefined) {
+    say("no heap snapshot appeared");
+    return previous;
+  }
+  const summary = summarizeSnapshot(file);
+  say(`heap snapshot at ${when} (${file}), self size by type:\n${top(summary.byType, 12)}`);
+  say(`by constructor:\n${top(summary.byName, 25)}`);
+  if (previous !== undefined) {
+    const growth = new Map<string, number>();
+    for (const [k, v] of summary.byName) growth.set(k, v - (previous.byName.get(k) ?? 0));
+    say(`growth since the previous snapshot, by constructor:\n${top(growth, 15)}`);
+  }
+  // the snapshot itself allocates: let the heap settle again before the next figures
+  await sleep(5_000);
+  return summary;
+}
+
 // ---------------------------------------------------------------------------------------------- the fleet
 
 function catalogManifests(namespace: string): string {
@@ -188,7 +224,7 @@ async function grow(env: Environment, from: number, to: number): Promise<string[
   return names;
 }
 
-async function initializedCount(env: Environment): Promise<number> {
+async function phaseCount(env: Environment, phase: string): Promise<number> {
   const out = await kubectl(env.cluster.kubeconfigPath, [
     "get",
     "canaries",
@@ -196,7 +232,62 @@ async function initializedCount(env: Environment): Promise<number> {
     "-o",
     "jsonpath={range .items[*]}{.status.phase}{'\\n'}{end}",
   ]);
-  return out.split("\n").filter((p) => p === "Initialized").length;
+  return out.split("\n").filter((p) => p === phase).length;
+}
+
+/** One `kubectl set image` for every target (a file listing them), as a fleet-wide release would. */
+async function pushAll(env: Environment, n: number): Promise<void> {
+  const file = join(env.dir, "mem-targets.json");
+  const items = Array.from({ length: n }, (_, i) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "catalog", namespace: `mem-${String(i + 1).padStart(4, "0")}` },
+  }));
+  writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+  await kubectl(env.cluster.kubeconfigPath, ["set", "image", "-f", file, `catalog=${NEW_IMAGE}`]);
+}
+
+/** Samples VmRSS every 0.5 s until stopped; returns the peak (MB). */
+function rssSampler(pid: number): { stop(): number } {
+  let peak = procStatus(pid, "VmRSS");
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, procStatus(pid, "VmRSS"));
+    } catch {
+      // gone: reported by the caller
+    }
+  }, 500);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/** Pushes v2 to every target and waits until every Canary is Succeeded: RSS peak, CPU and time. */
+async function rollout(env: Environment, serin: SerinProcess, n: number): Promise<string> {
+  const pid = serin.process.pid;
+  const cpuStart = cpuSeconds(pid);
+  const started = Date.now();
+  const sampler = rssSampler(pid);
+  let done = 0;
+  try {
+    await pushAll(env, n);
+    say(`pushed ${NEW_IMAGE} to ${n} targets; waiting for Succeeded`);
+    const deadline = started + ROLLOUT_TIMEOUT_MS;
+    while (done < n && Date.now() < deadline) {
+      await sleep(2_000);
+      done = await phaseCount(env, "Succeeded");
+    }
+  } catch (err) {
+    say(`rollout: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const peak = sampler.stop();
+  const cpu = cpuSeconds(pid) - cpuStart;
+  const heap = await heapFigures(serin);
+  return `| rollout of ${n} (${done} Succeeded, ${seconds.toFixed(0)} s) | ${procStatus(pid, "VmRSS").toFixed(1)} | ${peak.toFixed(1)} | ${heap.nodejs_heap_size_used_bytes?.toFixed(1)} | ${heap.nodejs_heap_size_total_bytes?.toFixed(1)} | ${heap.nodejs_external_memory_bytes?.toFixed(1)} | ${cpu.toFixed(1)} |`;
 }
 
 // ---------------------------------------------------------------------------------------------- the run
@@ -204,8 +295,20 @@ async function initializedCount(env: Environment): Promise<number> {
 async function main(): Promise<void> {
   const nodeArgs =
     NODE_OPTIONS === undefined ? productionNodeOptions() : NODE_OPTIONS.split(/\s+/).filter(Boolean);
+  const serinEnv =
+    ENV === undefined
+      ? productionEnv()
+      : Object.fromEntries(
+          ENV.split(/\s+/)
+            .filter(Boolean)
+            .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+        );
+  const envText =
+    Object.entries(serinEnv)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ") || "(none)";
   say(
-    `memory: ladder ${LADDER.join(", ")}; entry ${ENTRY ?? SERIN_ENTRY}; node flags ${nodeArgs.join(" ") || "(none)"}`,
+    `memory: ladder ${LADDER.join(", ")}${ROLLOUT ? " + rollout" : ""}; entry ${ENTRY ?? SERIN_ENTRY}; node flags ${nodeArgs.join(" ") || "(none)"}; env ${envText}`,
   );
   const env = await startEnvironment({ keepDir: KEEP });
   let serin: SerinProcess | undefined;
@@ -221,6 +324,7 @@ async function main(): Promise<void> {
         ...nodeArgs,
         ...(SNAPSHOT ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${env.dir}`] : []),
       ],
+      env: serinEnv,
       ...(ENTRY !== undefined ? { entry: ENTRY } : {}),
       extraArgs: ["--log-level=info"],
     });
@@ -230,29 +334,23 @@ async function main(): Promise<void> {
     let previous: ReturnType<typeof summarizeSnapshot> | undefined;
     for (const target of LADDER) {
       const cpuStart = cpuSeconds(pid);
-      let peak = procStatus(pid, "VmRSS");
-      const sampler = setInterval(() => {
-        try {
-          peak = Math.max(peak, procStatus(pid, "VmRSS"));
-        } catch {
-          // gone: reported below
-        }
-      }, 500);
+      const sampler = rssSampler(pid);
+      let peak = 0;
       try {
         const created = await grow(env, n, Math.max(n, target));
         n = Math.max(n, target);
         if (created.length > 0)
           say(`applied ${created.length} catalog examples (N=${n}); waiting for Initialized`);
         const deadline = Date.now() + INIT_TIMEOUT_MS;
-        let ready = await initializedCount(env);
+        let ready = await phaseCount(env, "Initialized");
         while (ready < n && Date.now() < deadline) {
           await sleep(2_000);
-          ready = await initializedCount(env);
+          ready = await phaseCount(env, "Initialized");
         }
         if (ready < n) say(`only ${ready}/${n} Initialized in time`);
         await sleep(SETTLE_MS);
       } finally {
-        clearInterval(sampler);
+        peak = sampler.stop();
       }
       const heap = await heapFigures(serin);
       const rss = procStatus(pid, "VmRSS");
@@ -260,26 +358,16 @@ async function main(): Promise<void> {
       const row = `| ${n} | ${rss.toFixed(1)} | ${peak.toFixed(1)} | ${heap.nodejs_heap_size_used_bytes?.toFixed(1)} | ${heap.nodejs_heap_size_total_bytes?.toFixed(1)} | ${heap.nodejs_external_memory_bytes?.toFixed(1)} | ${cpu.toFixed(1)} |`;
       rows.push(row);
       say(`N=${n}: ${row}`);
-      if (SNAPSHOT) {
-        const file = await takeSnapshot(serin, env.dir);
-        if (file === undefined) say("no heap snapshot appeared");
-        else {
-          const summary = summarizeSnapshot(file);
-          say(`heap snapshot at N=${n} (${file}), self size by type:\n${top(summary.byType, 12)}`);
-          say(`by constructor:\n${top(summary.byName, 25)}`);
-          if (previous !== undefined) {
-            const growth = new Map<string, number>();
-            for (const [k, v] of summary.byName) growth.set(k, v - (previous.byName.get(k) ?? 0));
-            say(`growth since the previous rung, by constructor:\n${top(growth, 15)}`);
-          }
-          previous = summary;
-        }
-        // the snapshot itself allocates: let the heap settle again before the next rung's figures
-        await sleep(5_000);
-      }
+      if (SNAPSHOT) previous = await snapshotReport(serin, env.dir, `N=${n}`, previous);
+    }
+    if (ROLLOUT) {
+      const row = await rollout(env, serin, n);
+      rows.push(row);
+      say(row);
+      if (SNAPSHOT) await snapshotReport(serin, env.dir, `the end of the rollout of ${n}`, previous);
     }
     process.stdout.write(
-      `\nSerin memory (${ENTRY ?? "bundle"}; node flags: ${nodeArgs.join(" ") || "(none)"})\n| N | RSS MB | RSS peak MB | heap used MB | heap total MB | external MB | CPU s on the rung |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`,
+      `\nSerin memory (${ENTRY ?? "bundle"}; node flags: ${nodeArgs.join(" ") || "(none)"}; env: ${envText})\n| N | RSS MB | RSS peak MB | heap used MB | heap total MB | external MB | CPU s on the rung |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`,
     );
   } finally {
     await serin?.stop();

@@ -8,6 +8,7 @@ import { Reconciler } from "../src/controller/reconciler.js";
 import { Reporter } from "../src/controller/reporter.js";
 import type { KubeClients } from "../src/kube/client.js";
 import { EventRecorder } from "../src/kube/events.js";
+import type { ResourceRef, RestOptions } from "../src/kube/rest.js";
 import type { PrometheusClient } from "../src/metrics/prometheus-client.js";
 import { ControllerMetrics } from "../src/observability/metrics.js";
 import { type MemoryInformer, memoryCache } from "./memory-informer.js";
@@ -64,19 +65,18 @@ function world() {
     },
     delete: async () => ({}),
   };
-  const api = (extra: Record<string, (args: { body?: unknown }) => unknown>) =>
-    new Proxy(extra, {
-      get(target, prop: string) {
-        return async (args: { body?: unknown; name?: string; namespace?: string }) => {
-          calls.count++;
-          const own = target[prop];
-          if (own) return own(args);
-          if (prop.startsWith("read")) throw notFound();
-          if (prop.startsWith("list")) return { items: [] };
-          return args?.body ?? {};
-        };
-      },
-    });
+  // RestApi.send: status writes are stored, Secrets read (their -primary copies are Serin's to create),
+  // anything else answered as an API server would with nothing there.
+  const rest = {
+    send: async (method: string, ref: ResourceRef, opts: RestOptions = {}) => {
+      calls.count++;
+      if (method === "PUT" && ref.subresource === "status") return store(opts.body as KubernetesObject);
+      if (method !== "GET") return opts.body ?? {};
+      if (ref.name === undefined) return { items: [] };
+      if (ref.plural === "secrets" && !ref.name.endsWith("-primary")) return secret(ref.name);
+      throw notFound();
+    },
+  };
   const clients = {
     objects: new Proxy(objects, {
       get(target, prop: string) {
@@ -84,19 +84,7 @@ function world() {
         return target[prop as keyof typeof objects];
       },
     }),
-    core: api({
-      readNamespacedSecret: (args) => {
-        const name = (args as { name: string }).name;
-        // The user's Secret exists; its -primary copy is Serin's to create (then its to read back).
-        if (name.endsWith("-primary")) throw notFound();
-        return secret(name);
-      },
-    }),
-    apps: api({}),
-    custom: api({
-      replaceNamespacedCustomObjectStatus: (args) => store(args.body as KubernetesObject),
-      patchNamespacedCustomObjectStatus: (args) => args.body ?? {},
-    }),
+    rest,
     config: {},
   } as unknown as KubeClients;
   return { stores, clients, cache: memory, calls };
@@ -138,7 +126,7 @@ export async function reconcileCpu(quick: boolean): Promise<void> {
   const w = world();
   const metrics = new ControllerMetrics({ processMetrics: false });
   const log = pino({ level: "silent" });
-  const events = new EventRecorder(w.clients.core, log);
+  const events = new EventRecorder(w.clients.rest, log);
   let now = Date.parse("2026-12-01T00:00:00Z");
   const reconciler = new Reconciler({
     clients: w.clients,

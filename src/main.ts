@@ -8,6 +8,7 @@ import { CanaryController } from "./controller/controller.js";
 import { Reconciler } from "./controller/reconciler.js";
 import { Reporter } from "./controller/reporter.js";
 import { canaryCounter } from "./controller/rollout-metrics.js";
+import { kubeAgents } from "./kube/agent-pool.js";
 import { connect, keyOf } from "./kube/client.js";
 import { EventRecorder } from "./kube/events.js";
 import { LeaderElector } from "./kube/leader-election.js";
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const clients = connect(config.kubeconfig);
   const metrics = new ControllerMetrics(config.flaggerMetrics ? { flagger: { version: SERIN_VERSION } } : {});
   const cache = new ClusterCache(clients, log, config.namespace);
-  const events = new EventRecorder(clients.core, log);
+  const events = new EventRecorder(clients.rest, log);
   const reconciler = new Reconciler({
     clients,
     cache,
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
     if (shards) await within("give shards back", shards.stop());
     await within("stop informers", cache.stop());
     destroyPooledConnections();
+    kubeAgents.destroy();
     server.close();
     process.exit(0);
   };

@@ -19,7 +19,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
  */
 export const GO_DURATION_PATTERN = "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
 
-const COMPONENT = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/y;
+// The micro signs are written as escapes: esbuild copies regular expression literals verbatim, and one
+// non-Latin-1 character makes V8 hold the whole bundle's source as a two-byte string (scripts/bundle.ts).
+const COMPONENT = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
 
 export class DurationError extends Error {
   override name = "DurationError";

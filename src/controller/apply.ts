@@ -4,7 +4,6 @@
 import {
   type KubernetesObject,
   PatchStrategy,
-  setHeaderOptions,
   type V1Deployment,
   type V1Service,
 } from "@kubernetes/client-node";
@@ -91,14 +90,15 @@ export class Applier {
     ]) {
       if (fields[field] !== undefined) ops.push({ op: "add", path: `/spec/${field}`, value: fields[field] });
     }
-    await this.clients.apps.patchNamespacedDeployment(
+    await this.clients.rest.send(
+      "PATCH",
       {
+        apiVersion: "apps/v1",
+        plural: "deployments",
         name: obs.primary.metadata?.name ?? spec.names.primaryWorkload,
         namespace: obs.primary.metadata?.namespace ?? "default",
-        body: ops,
-        fieldManager: FIELD_MANAGER,
       },
-      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+      { body: ops, contentType: PatchStrategy.JsonPatch, query: { fieldManager: FIELD_MANAGER } },
     );
     this.log.info(
       { canary: canary.metadata.name, primary: spec.names.primaryWorkload },
@@ -254,9 +254,10 @@ export class Applier {
     namespace: string | undefined,
     body: Record<string, unknown>,
   ): Promise<void> {
-    await this.clients.core.patchNamespacedService(
-      { name, namespace: namespace ?? "default", body, fieldManager: FIELD_MANAGER },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    await this.clients.rest.send(
+      "PATCH",
+      { apiVersion: "v1", plural: "services", name, namespace: namespace ?? "default" },
+      { body, contentType: PatchStrategy.MergePatch, query: { fieldManager: FIELD_MANAGER } },
     );
   }
 

@@ -1,7 +1,7 @@
 // revertOnDeletion: while the Canary exists it carries Serin's finalizer; when it is deleted, Serin
 // gives the app back as it was before Serin (target scaled up, apex Service selecting the target's
 // pods, no VirtualService or HTTPRoute) and only then lets garbage collection remove the primary and the rest.
-import { type KubernetesObject, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { type KubernetesObject, PatchStrategy } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary } from "../api/canary.js";
 import { FINALIZER, GROUP, VERSION } from "../api/constants.js";
@@ -89,9 +89,10 @@ export async function revertStep(
   if (apex) {
     const original = readOriginal(apex);
     const patch = async (body: Record<string, unknown>) =>
-      clients.core.patchNamespacedService(
-        { name: spec.names.apex, namespace, body, fieldManager: "serin" },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      clients.rest.send(
+        "PATCH",
+        { apiVersion: "v1", plural: "services", name: spec.names.apex, namespace },
+        { body, contentType: PatchStrategy.MergePatch, query: { fieldManager: "serin" } },
       );
     if (original) {
       await patch(restorePatch(apex, original));

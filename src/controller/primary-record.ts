@@ -3,6 +3,7 @@
 // passed analysis — never re-copied from the target, which may hold the revision under test.
 import type {
   V1ControllerRevision,
+  V1ControllerRevisionList,
   V1Deployment,
   V1DeploymentSpec,
   V1ObjectMeta,
@@ -14,6 +15,13 @@ import { ownerReferenceFor } from "../router/ownership.js";
 /** the owning Canary's uid: a name can be longer than a label value may be */
 const CANARY_LABEL = "serin.dev/canary-uid";
 const REVISION_LABEL = "serin.dev/revision";
+
+const revisions = (namespace: string, name?: string) => ({
+  apiVersion: "apps/v1",
+  plural: "controllerrevisions",
+  namespace,
+  ...(name !== undefined ? { name } : {}),
+});
 
 /** What a record holds: the primary Deployment as Serin built it for one revision. */
 interface RecordedPrimary {
@@ -56,7 +64,7 @@ export class PrimaryRecords {
       revision: Date.now(),
     };
     try {
-      await this.clients.apps.createNamespacedControllerRevision({ namespace, body });
+      await this.clients.rest.send("POST", revisions(namespace), { body });
     } catch (err) {
       // The same revision recorded before (a retried promotion): its data is the same template.
       if (!isConflict(err)) throw err;
@@ -69,10 +77,10 @@ export class PrimaryRecords {
     const namespace = canary.metadata.namespace ?? "default";
     let record: V1ControllerRevision;
     try {
-      record = await this.clients.apps.readNamespacedControllerRevision({
-        name: recordName(canary, revision),
-        namespace,
-      });
+      record = await this.clients.rest.send<V1ControllerRevision>(
+        "GET",
+        revisions(namespace, recordName(canary, revision)),
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -93,19 +101,15 @@ export class PrimaryRecords {
 
   private async prune(canary: Canary, keep: string[]): Promise<void> {
     const namespace = canary.metadata.namespace ?? "default";
-    const list = await this.clients.apps.listNamespacedControllerRevision({
-      namespace,
-      labelSelector: `${CANARY_LABEL}=${canary.metadata.uid ?? ""}`,
+    const list = await this.clients.rest.send<V1ControllerRevisionList>("GET", revisions(namespace), {
+      query: { labelSelector: `${CANARY_LABEL}=${canary.metadata.uid ?? ""}` },
     });
     for (const item of list.items) {
       const revision = item.metadata?.labels?.[REVISION_LABEL];
       const owned = item.metadata?.ownerReferences?.some((r) => r.uid === canary.metadata.uid);
       if (!owned || revision === undefined || keep.includes(revision)) continue;
       try {
-        await this.clients.apps.deleteNamespacedControllerRevision({
-          name: item.metadata?.name ?? "",
-          namespace,
-        });
+        await this.clients.rest.send("DELETE", revisions(namespace, item.metadata?.name ?? ""));
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }

@@ -3,7 +3,7 @@
 // webhooks and post-rollout hooks, then advances status.reportedSeq. A record is sent after the status
 // that holds it is stored, so a crash in between delays it instead of losing it; Events are named after
 // the record, so sending one again after a crash does not duplicate it.
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { PatchStrategy } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { CanaryStatus, DecisionRecord } from "../api/canary.js";
 import { API_VERSION, CANARY_KIND, CANARY_PLURAL, GROUP, VERSION } from "../api/constants.js";
@@ -188,16 +188,16 @@ export class Reporter {
   /** A merge patch of reportedSeq alone: it cannot undo anything a concurrent status write did. */
   private async markReported(canary: Subject, seq: number): Promise<boolean> {
     try {
-      await this.clients.custom.patchNamespacedCustomObjectStatus(
+      await this.clients.rest.send(
+        "PATCH",
         {
-          group: GROUP,
-          version: VERSION,
+          apiVersion: `${GROUP}/${VERSION}`,
           plural: CANARY_PLURAL,
           namespace: canary.metadata.namespace ?? "default",
           name: canary.metadata.name ?? "",
-          body: { status: { reportedSeq: seq } },
+          subresource: "status",
         },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        { body: { status: { reportedSeq: seq } }, contentType: PatchStrategy.MergePatch },
       );
       return true;
     } catch (err) {

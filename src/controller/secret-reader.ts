@@ -13,7 +13,10 @@ export async function readSecrets(
   await Promise.all(
     [...new Set(names)].map(async (name) => {
       try {
-        out.set(name, await clients.core.readNamespacedSecret({ name, namespace }));
+        out.set(
+          name,
+          await clients.rest.send<V1Secret>("GET", { apiVersion: "v1", plural: "secrets", namespace, name }),
+        );
       } catch (err) {
         if (!isNotFound(err)) throw err;
         out.set(name, undefined);

@@ -1,6 +1,6 @@
 // Reads the pods of the canary and the primary (on demand, at a check: no pod informer, whose memory would
 // grow with the cluster) and says which run without Istio's sidecar (workload/sidecars.ts).
-import type { V1Deployment } from "@kubernetes/client-node";
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { KubeClients } from "../kube/client.js";
 import { podSidecar, podsWithoutSidecar, sidecarSentence } from "../workload/sidecars.js";
 
@@ -23,7 +23,11 @@ export async function sidecarReport(
       const labelSelector = d ? selectorOf(d) : undefined;
       if (d === undefined || labelSelector === undefined) return [];
       // resourceVersion "0": served from the API server's watch cache, not etcd.
-      const list = await clients.core.listNamespacedPod({ namespace, labelSelector, resourceVersion: "0" });
+      const list = await clients.rest.send<{ items: V1Pod[] }>(
+        "GET",
+        { apiVersion: "v1", plural: "pods", namespace },
+        { query: { labelSelector, resourceVersion: "0" } },
+      );
       return list.items
         .filter((p) => p.metadata?.deletionTimestamp === undefined && p.status?.phase !== "Succeeded")
         .map((p) => podSidecar(p, d.metadata?.name ?? ""));

@@ -17,13 +17,15 @@ export async function writeStatus(
 ): Promise<KubernetesObject | undefined> {
   const current = (raw as { status?: unknown }).status;
   if (canonicalJson(current ?? {}) === canonicalJson(next)) return undefined;
-  const stored: unknown = await clients.custom.replaceNamespacedCustomObjectStatus({
-    group: GROUP,
-    version: VERSION,
-    plural: CANARY_PLURAL,
-    namespace: raw.metadata?.namespace ?? "default",
-    name: raw.metadata?.name ?? "",
-    body: { ...raw, status: next },
-  });
-  return stored as KubernetesObject;
+  return clients.rest.send<KubernetesObject>(
+    "PUT",
+    {
+      apiVersion: `${GROUP}/${VERSION}`,
+      plural: CANARY_PLURAL,
+      namespace: raw.metadata?.namespace ?? "default",
+      name: raw.metadata?.name ?? "",
+      subresource: "status",
+    },
+    { body: { ...raw, status: next } },
+  );
 }

@@ -1,19 +1,21 @@
 import {
   ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
+  type Configuration,
+  createConfiguration,
   KubeConfig,
   type KubernetesObject,
-  KubernetesObjectApi,
+  type KubernetesObjectApi,
+  ServerConfiguration,
 } from "@kubernetes/client-node";
+import { kubeAgents } from "./agent-pool.js";
+import { RestApi } from "./rest.js";
 
 export interface KubeClients {
   config: KubeConfig;
+  /** the same RestApi instance as `rest`, seen as client-node's KubernetesObjectApi */
   objects: KubernetesObjectApi;
-  core: CoreV1Api;
-  apps: AppsV1Api;
-  custom: CustomObjectsApi;
+  /** the other calls (Events, patches, Secrets, ControllerRevisions, /status): see rest.ts for why */
+  rest: RestApi;
 }
 
 /** Loads a kubeconfig file when given, else in-cluster config or $KUBECONFIG / ~/.kube/config. */
@@ -21,13 +23,22 @@ export function connect(kubeconfigPath?: string): KubeClients {
   const config = new KubeConfig();
   if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
   else config.loadFromDefault();
-  return {
-    config,
-    objects: KubernetesObjectApi.makeApiClient(config),
-    core: config.makeApiClient(CoreV1Api),
-    apps: config.makeApiClient(AppsV1Api),
-    custom: config.makeApiClient(CustomObjectsApi),
-  };
+  const rest = RestApi.forConfig(config);
+  return { config, objects: rest, rest };
+}
+
+/**
+ * A typed client-node API (Leases) whose requests go out on the pooled connections (agent-pool.ts);
+ * otherwise what KubeConfig.makeApiClient builds.
+ */
+export function pooledApiClient<T>(config: KubeConfig, type: new (configuration: Configuration) => T): T {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error("No active cluster!");
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: config },
+  });
+  return new type({ ...configuration, httpApi: kubeAgents.wrap(configuration.httpApi) });
 }
 
 export function statusCode(err: unknown): number | undefined {

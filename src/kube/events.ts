@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
-import type { CoreV1Api, CoreV1Event } from "@kubernetes/client-node";
+import type { CoreV1Event } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { describeError, isConflict } from "./client.js";
+import type { RestApi } from "./rest.js";
 
 export interface InvolvedObject {
   apiVersion: string;
@@ -36,7 +37,7 @@ export class EventRecorder {
   private readonly instance = hostname();
 
   constructor(
-    private readonly core: CoreV1Api,
+    private readonly rest: RestApi,
     private readonly log: Logger,
     private readonly component = "serin",
   ) {}
@@ -80,8 +81,9 @@ export class EventRecorder {
       reportingInstance: this.instance,
     };
     try {
-      if (fresh) await this.core.createNamespacedEvent({ namespace: obj.namespace, body: event });
-      else await this.core.replaceNamespacedEvent({ name, namespace: obj.namespace, body: event });
+      const events = { apiVersion: "v1", plural: "events", namespace: obj.namespace };
+      if (fresh) await this.rest.send("POST", events, { body: event });
+      else await this.rest.send("PUT", { ...events, name }, { body: event });
       this.recent.set(key, { name, count, first, at: now.getTime() });
       this.prune(now.getTime());
       return true;

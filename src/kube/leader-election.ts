@@ -4,7 +4,7 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { clampDelay } from "../net/timers.js";
-import { describeError, isConflict, isNotFound } from "./client.js";
+import { describeError, isConflict, isNotFound, pooledApiClient } from "./client.js";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -33,7 +33,7 @@ export class LeaderElector {
     private readonly options: LeaderElectionOptions,
     private readonly log: Logger,
   ) {
-    this.api = config.makeApiClient(CoordinationV1Api);
+    this.api = pooledApiClient(config, CoordinationV1Api);
     this.leaseDuration = options.leaseDurationSeconds ?? 15;
     this.renewDeadline = options.renewDeadlineSeconds ?? 10;
     this.retryPeriod = options.retryPeriodSeconds ?? 2;

@@ -9,7 +9,7 @@ import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { clampDelay } from "../net/timers.js";
-import { describeError, isConflict, isNotFound } from "./client.js";
+import { describeError, isConflict, isNotFound, pooledApiClient } from "./client.js";
 import { leaseSafe, Observations, type OwnershipGate, plan, shardOf } from "./shards.js";
 
 /** The few Lease calls sharding makes; the API server's in production, an in-memory one in tests. */
@@ -25,7 +25,7 @@ export interface LeaseApi {
 export class KubeLeaseApi implements LeaseApi {
   private readonly api: CoordinationV1Api;
   constructor(config: KubeConfig) {
-    this.api = config.makeApiClient(CoordinationV1Api);
+    this.api = pooledApiClient(config, CoordinationV1Api);
   }
   async list(namespace: string, labelSelector: string): Promise<V1Lease[]> {
     return (await this.api.listNamespacedLease({ namespace, labelSelector })).items;

@@ -39,12 +39,24 @@ interface DeploymentManifest {
  * tests and benches cannot drift from what is shipped.
  */
 export function productionNodeOptions(): string[] {
+  const value = productionContainerEnv().find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+  return value.split(/\s+/).filter((flag) => flag !== "");
+}
+
+function productionContainerEnv(): Array<{ name: string; value?: string }> {
   const manifest = load(
     readFileSync(join(repoRoot, "deploy", "deployment.yaml"), "utf8"),
   ) as DeploymentManifest;
-  const env = manifest.spec?.template?.spec?.containers?.[0]?.env ?? [];
-  const value = env.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
-  return value.split(/\s+/).filter((flag) => flag !== "");
+  return manifest.spec?.template?.spec?.containers?.[0]?.env ?? [];
+}
+
+/**
+ * The other environment variables production sets with a literal value (deploy/deployment.yaml, e.g. the
+ * allocator's settings), for the same reason: tests and benches run what is shipped.
+ */
+export function productionEnv(): Record<string, string> {
+  const env = productionContainerEnv().filter((e) => e.name !== "NODE_OPTIONS" && e.value !== undefined);
+  return Object.fromEntries(env.map((e) => [e.name, e.value ?? ""]));
 }
 
 /** Starts the built controller as its own process, authenticated as the serin ServiceAccount. */
@@ -56,6 +68,8 @@ export async function startSerin(opts: {
   extraArgs?: string[];
   /** Node flags; default: production's (productionNodeOptions) */
   nodeArgs?: string[];
+  /** environment added to this process's; default: production's (productionEnv) */
+  env?: Record<string, string>;
   /** the script to run; default: the bundle (SERIN_ENTRY) */
   entry?: string;
 }): Promise<SerinProcess> {
@@ -69,6 +83,7 @@ export async function startSerin(opts: {
       ...(opts.extraArgs ?? []),
     ],
     logDir: opts.logDir,
+    env: { ...process.env, ...(opts.env ?? productionEnv()) },
   });
 }
 

@@ -8,6 +8,7 @@ import { Reporter } from "../../../src/controller/reporter.js";
 import { recordDecision } from "../../../src/core/decision-log.js";
 import type { KubeClients } from "../../../src/kube/client.js";
 import type { EventRecorder } from "../../../src/kube/events.js";
+import { type ResourceRef, type RestOptions, resourcePath } from "../../../src/kube/rest.js";
 import { catalogSpec } from "../core/sim.js";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
@@ -31,13 +32,15 @@ function setup() {
   const patches: number[] = [];
   let patchFails = 0;
   const clients = {
-    custom: {
-      patchNamespacedCustomObjectStatus: async (req: { body: { status: { reportedSeq: number } } }) => {
+    rest: {
+      send: async (method: string, ref: ResourceRef, opts: RestOptions) => {
+        if (method !== "PATCH" || ref.subresource !== "status" || ref.plural !== "canaries")
+          throw new Error(`unexpected ${method} ${resourcePath(ref)}`);
         if (patchFails > 0) {
           patchFails -= 1;
           throw new Error("connect ECONNREFUSED");
         }
-        patches.push(req.body.status.reportedSeq);
+        patches.push((opts.body as { status: { reportedSeq: number } }).status.reportedSeq);
         return {};
       },
     },
