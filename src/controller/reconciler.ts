@@ -482,12 +482,12 @@ export class Reconciler {
       signal,
     );
     const key = keyFor(ref);
-    if (!looksShort(split, plan.weight)) {
+    if (!looksSilent(split)) {
       this.sidecars.delete(key);
       return split;
     }
-    // Pods are listed only when a side gets less than routed (a pod without a sidecar reports nothing):
-    // at 1,000 Canaries a list per check would be 2,000 LISTs per interval for nothing.
+    // Pods are listed only when a side is silent (a pod without a sidecar reports nothing): at 1,000
+    // Canaries a list per check would be 2,000 LISTs per interval for nothing.
     const sidecars = await sidecarReport(this.deps.clients, ref.namespace, [obs.target, obs.primary]).catch(
       (err: unknown) => {
         this.deps.log.debug({ err: describeError(err) }, "pods not read for the sidecar report");
@@ -556,10 +556,19 @@ export class Reconciler {
   }
 }
 
-/** A split where the canary got less than its weight, or the primary nothing: worth a look at the pods. */
-function looksShort(split: ObservedSplit | SplitUnavailable, weight: number): boolean {
+/** Requests one side must have served before the other side's silence is worth a look at its pods. */
+const SILENCE_AFTER_REQUESTS = 20;
+
+/**
+ * A split where one side served nothing while the other served plenty: the signature of pods without
+ * a sidecar (they report no requests at all), worth listing the pods for. A canary that merely got a
+ * little less than its weight is the statistics' business (core/split), not a reason to list pods: at
+ * low traffic that is most checks.
+ */
+function looksSilent(split: ObservedSplit | SplitUnavailable): boolean {
   if ("error" in split) return false;
-  const total = split.canary + split.primary;
-  if (total === 0) return false;
-  return split.primary === 0 || split.canary / total < weight / 100;
+  return (
+    (split.canary === 0 && split.primary >= SILENCE_AFTER_REQUESTS) ||
+    (split.primary === 0 && split.canary >= SILENCE_AFTER_REQUESTS)
+  );
 }
