@@ -35,12 +35,23 @@ interface DeploymentManifest {
 }
 
 /**
- * The Node/V8 flags production runs with: NODE_OPTIONS of deploy/deployment.yaml, read from there so
- * tests and benches cannot drift from what is shipped.
+ * The Node flags of the image's ENTRYPOINT (deploy/Dockerfile: `["node", FLAGS..., "dist/serin.mjs"]`):
+ * the V8 flags Node refuses in NODE_OPTIONS.
+ */
+export function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(repoRoot, "deploy", "Dockerfile"), "utf8");
+  const line = dockerfile.split("\n").find((l) => l.startsWith("ENTRYPOINT "));
+  const entrypoint = JSON.parse(line?.slice("ENTRYPOINT ".length) ?? "[]") as string[];
+  return entrypoint.slice(1, -1);
+}
+
+/**
+ * The Node/V8 flags production runs with: the image's ENTRYPOINT flags and NODE_OPTIONS of
+ * deploy/deployment.yaml, read from there so tests and benches cannot drift from what is shipped.
  */
 export function productionNodeOptions(): string[] {
   const value = productionContainerEnv().find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
-  return value.split(/\s+/).filter((flag) => flag !== "");
+  return [...imageNodeFlags(), ...value.split(/\s+/).filter((flag) => flag !== "")];
 }
 
 function productionContainerEnv(): Array<{ name: string; value?: string }> {
@@ -159,7 +170,8 @@ export async function startInstalledSerin(opts: {
   }
   return launch({
     name: opts.name,
-    command: [SERIN_ENTRY],
+    // The image's ENTRYPOINT; NODE_OPTIONS comes with the installed env, read by node itself.
+    command: [...imageNodeFlags(), SERIN_ENTRY],
     args: [...opts.installed.args, `--kubeconfig=${opts.kubeconfigPath}`],
     logDir: opts.logDir,
     // A pod's environment is its container's env, not the host's: PATH only, for Node itself.
