@@ -63,11 +63,11 @@ const SPLIT =
 describe("traffic split verification", () => {
   it("a conflicting VirtualService halts the step with the observed split; removing it lets the run continue", async () => {
     const ns = k.createNamespace("split");
-    applyCatalog(k, ns, {
-      interval: "10s",
-      threshold: 10,
-      beforeCanary: () => k.run(["apply", "-n", ns, "-f", "-"], conflicting),
-    });
+    // Strictly older than Serin's: creationTimestamp has a resolution of one second, and istiod breaks a
+    // tie by name ("catalog" before "catalog-legacy"), which made Serin's win in a full CI run.
+    k.run(["apply", "-n", ns, "-f", "-"], conflicting);
+    await new Promise((r) => setTimeout(r, 2_000));
+    applyCatalog(k, ns, { interval: "10s", threshold: 10 });
     await k.waitForPhase(ns, "catalog-release", ["Initialized"], 60_000);
     const traffic = webappTraffic(inject("meshProxyUrl"), ns, 30);
     try {
@@ -101,6 +101,9 @@ describe("traffic split verification", () => {
       );
     } finally {
       await traffic.stop();
+      // The deliberate conflict (Istio's IST0109) must not outlive the test, whatever failed: the Istio
+      // referee analyzes the namespace after each test.
+      k.run(["delete", "virtualservice", "catalog-legacy", "-n", ns, "--ignore-not-found"]);
     }
   });
 
