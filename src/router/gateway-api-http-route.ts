@@ -27,7 +27,7 @@ import {
 } from "./gateway-api-types.js";
 import { analysisOf } from "./istio-session-affinity.js";
 import { mergeMatchConditions } from "./istio-virtual-service.js";
-import { managedAnnotations, ownerReferenceFor } from "./ownership.js";
+import { apexRouteMetadata } from "./ownership.js";
 import type { RouteSplit } from "./router.js";
 import { serviceNames } from "./services.js";
 
@@ -164,17 +164,10 @@ export function buildHttpRoute(
   const spec: HTTPRoute["spec"] = { parentRefs: parentRefs(canary) };
   if (hosts.length > 0) spec.hostnames = hosts;
   spec.rules = httpRules(canary, split);
-  const apex = canary.spec.service.apex;
   return {
     apiVersion,
     kind: "HTTPRoute",
-    metadata: {
-      name: names.apex,
-      namespace: canary.metadata.namespace,
-      labels: { ...apex?.labels },
-      annotations: managedAnnotations(apex?.annotations),
-      ownerReferences: [ownerReferenceFor(canary)],
-    },
+    metadata: apexRouteMetadata(canary, names.apex),
     spec,
   };
 }

@@ -29,7 +29,7 @@ import type {
   VirtualService,
   VirtualServiceSpec,
 } from "./istio-types.js";
-import { managedAnnotations, ownerReferenceFor } from "./ownership.js";
+import { apexRouteMetadata } from "./ownership.js";
 import { type ServiceNames, serviceNames } from "./services.js";
 
 export type { HTTPRoute, HTTPRouteDestination, VirtualService } from "./istio-types.js";
@@ -235,17 +235,10 @@ export function buildVirtualService(canary: Canary, weights: RouteWeights): Virt
   };
   if (isTcp(canary)) spec.tcp = tcpRoutes(canary, names, weights);
   else spec.http = httpRoutes(canary, names, weights);
-  const apex = canary.spec.service.apex;
   return {
     apiVersion: ISTIO_NETWORKING_API_VERSION,
     kind: "VirtualService",
-    metadata: {
-      name: names.apex,
-      namespace: canary.metadata.namespace,
-      labels: { ...apex?.labels },
-      annotations: managedAnnotations(apex?.annotations),
-      ownerReferences: [ownerReferenceFor(canary)],
-    },
+    metadata: apexRouteMetadata(canary, names.apex),
     spec,
   };
 }

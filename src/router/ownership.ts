@@ -115,3 +115,18 @@ export function managedAnnotations(
 ): Record<string, string> {
   return { ...annotations, [FLUX_RECONCILE_ANNOTATION]: "disabled" };
 }
+
+/**
+ * Metadata of the apex route object (the VirtualService or the HTTPRoute): named like the apex Service,
+ * with spec.service.apex's labels and annotations, Flux's marker, and owned by the Canary.
+ */
+export function apexRouteMetadata(canary: Pick<Canary, "metadata" | "spec">, name: string): V1ObjectMeta {
+  const apex = canary.spec.service.apex;
+  return {
+    name,
+    namespace: canary.metadata.namespace,
+    labels: { ...apex?.labels },
+    annotations: managedAnnotations(apex?.annotations),
+    ownerReferences: [ownerReferenceFor(canary)],
+  };
+}

@@ -3,23 +3,18 @@
 // while the catalog Canary rolls a bad release back and promotes a good one. Then every template
 // variable and every panel's query is asked of Prometheus as Grafana would ask it (query_range, variables
 // filled in, $__rate_interval a concrete window) and must answer with series carrying the panel's labels.
-import { mkdtempSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../env/processes.js";
-import { type PrometheusServer, startPrometheus } from "../env/prometheus.js";
 import { applyCatalog, webappTraffic } from "../support/catalog.js";
 import { loadDashboard, queryPanels, substitute, variableQuery } from "../support/grafana-dashboard.js";
 import { Kubectl } from "../support/kube.js";
-import { type SerinProcess, startSerin } from "../support/serin-process.js";
+import { type OwnPrometheusWorld, startWithOwnPrometheus } from "../support/own-prometheus.js";
 
 const k = new Kubectl(inject("kubeconfig"));
-let prometheus: PrometheusServer | undefined;
-let serin: SerinProcess | undefined;
+let world: OwnPrometheusWorld | undefined;
 
 afterAll(async () => {
-  await serin?.stop();
-  await prometheus?.stop();
+  await world?.stop();
 });
 
 const CANARY = "catalog-release";
@@ -79,15 +74,8 @@ const EXPECTED_LABELS: Record<string, Record<string, string[]>> = {
 
 describe("Grafana rollout dashboard on the real Prometheus", () => {
   it("every variable and panel query answers with the expected series for a rolled-back and a promoted release", async () => {
-    prometheus = await startPrometheus(mkdtempSync(join(inject("envDir"), "grafana-prometheus-")));
-    prometheus.setTargets("mesh", [new URL(inject("meshMetricsUrl")).host]);
-    serin = await startSerin({
-      kubeconfigPath: inject("serinKubeconfig"),
-      metricsServer: prometheus.url,
-      logDir: inject("envDir"),
-      name: "serin-grafana",
-      extraArgs: ["--flagger-metrics"],
-    });
+    world = await startWithOwnPrometheus("grafana", ["--flagger-metrics"]);
+    const { prometheus, serin } = world;
     // Serin's /metrics, scraped like any pod's: the dashboard reads it beside Istio's.
     prometheus.setTargets("serin", [new URL(serin.metricsUrl).host]);
     const url = prometheus.url;

@@ -1,33 +1,22 @@
 // (d) Prometheus goes away mid-analysis: every check fails with the reason, and nothing is promoted.
 // This file runs its own real Prometheus (the shared one keeps serving the other tests) and stops it.
-import { mkdtempSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../env/processes.js";
-import { type PrometheusServer, startPrometheus } from "../env/prometheus.js";
 import { applyCatalog, image, routeWeights, webappTraffic } from "../support/catalog.js";
 import { Kubectl } from "../support/kube.js";
-import { type SerinProcess, startSerin } from "../support/serin-process.js";
+import { type OwnPrometheusWorld, startWithOwnPrometheus } from "../support/own-prometheus.js";
 
 const k = new Kubectl(inject("kubeconfig"));
-let prometheus: PrometheusServer | undefined;
-let serin: SerinProcess | undefined;
+let world: OwnPrometheusWorld | undefined;
 
 afterAll(async () => {
-  await serin?.stop();
-  await prometheus?.stop();
+  await world?.stop();
 });
 
 describe("Prometheus outage during analysis", () => {
   it("counts every check as failed with the reason and rolls back; never promotes", async () => {
-    prometheus = await startPrometheus(mkdtempSync(join(inject("envDir"), "prometheus-outage-")));
-    prometheus.setTargets("mesh", [new URL(inject("meshMetricsUrl")).host]);
-    serin = await startSerin({
-      kubeconfigPath: inject("serinKubeconfig"),
-      metricsServer: prometheus.url,
-      logDir: inject("envDir"),
-      name: "serin-outage",
-    });
+    world = await startWithOwnPrometheus("outage");
+    const { prometheus } = world;
     const ns = k.createNamespace("outage");
     applyCatalog(k, ns, { interval: "10s", threshold: 3 });
     await k.waitForPhase(ns, "catalog-release", ["Initialized"], 60_000);
