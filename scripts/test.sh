@@ -20,6 +20,8 @@ npx vitest run --project e2e --reporter=default --reporter=json --outputFile.jso
 STARTED=$started node -e '
   const fs = require("fs");
   let passed = 0, failed = 0, skipped = 0;
+  const failures = [];
+  const firstLine = (text) => String(text ?? "").replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n")[0].slice(0, 300);
   for (const f of process.argv.slice(1)) {
     if (!fs.existsSync(f)) { failed += 1; console.error("missing report " + f); continue; }
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
@@ -27,7 +29,15 @@ STARTED=$started node -e '
     // A file that fails to load has no failed test but a failed suite: count it, never hide it.
     failed += r.numFailedTests + r.numFailedTestSuites + (r.numTotalTests === 0 ? 1 : 0);
     skipped += r.numPendingTests + r.numTodoTests;
+    // CI keeps only the tail of the log: name what failed here, at the end, with its first error line.
+    for (const suite of r.testResults) {
+      const file = suite.name.replace(process.cwd() + "/", "");
+      const tests = suite.assertionResults.filter((t) => t.status === "failed");
+      for (const t of tests) failures.push(`FAILED ${file} > ${t.fullName}: ${firstLine(t.failureMessages[0])}`);
+      if (suite.status === "failed" && tests.length === 0) failures.push(`FAILED ${file}: ${firstLine(suite.message)}`);
+    }
   }
+  for (const f of failures) console.log(f);
   console.log(`total ${Math.round(Date.now() / 1000) - Number(process.env.STARTED)}s`);
   console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(failed > 0 || passed === 0 ? 1 : 0);

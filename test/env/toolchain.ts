@@ -18,7 +18,7 @@ export function helmPath(): string {
     encoding: "utf8",
   });
   const helm = join(dir, "helm");
-  if (!existsSync(helm)) throw new Error(`${helm} is missing: run bash scripts/testenv/setup.sh`);
+  if (!existsSync(helm)) throw new Error(`${helm} is missing: run bash scripts/setup.sh`);
   return helm;
 }
 
