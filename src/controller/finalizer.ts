@@ -1,6 +1,8 @@
 // revertOnDeletion: while the Canary exists it carries Serin's finalizer; when it is deleted, Serin
 // gives the app back as it was before Serin (target scaled up, apex Service selecting the target's
 // pods, no VirtualService or HTTPRoute) and only then lets garbage collection remove the primary and the rest.
+// A Canary adopting the user's route (spec.service.routeRef) carries the finalizer too, with or without
+// revertOnDeletion: its named routes go back to primary 100 / canary 0, as the user wrote them.
 import { type KubernetesObject, PatchStrategy } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Canary } from "../api/canary.js";
@@ -44,6 +46,10 @@ export async function setFinalizers(
 
 export type RevertProgress = { done: true; message: string } | { done: false; message: string };
 
+/** Whether a Canary needs the finalizer: something to give back when it is deleted. */
+export const needsFinalizer = (spec: EffectiveSpec): boolean =>
+  spec.revertOnDeletion || spec.source.service.routeRef !== undefined;
+
 /** One step of the revert; idempotent, returns whether the finalizer may be removed now. */
 export async function revertStep(
   clients: KubeClients,
@@ -53,10 +59,23 @@ export async function revertStep(
   log: Logger,
 ): Promise<RevertProgress> {
   const namespace = canary.metadata.namespace ?? "default";
+  const routing = new RoutingShell(clients, cache, log);
+  // 0. An adopted route first: the primary still serves, so 100/0 is safe at once, and it is owed with
+  //    or without revertOnDeletion. What cannot be given back (renamed by someone) is told, not waited on.
+  const skipped = await routing.giveBack(canary);
+  const adopted = spec.source.service.routeRef;
+  const gaveBack =
+    adopted === undefined
+      ? ""
+      : skipped.length === 0
+        ? `; ${adopted.kind} ${adopted.name} given back (primary 100, canary 0)`
+        : `; ${adopted.kind} ${adopted.name} not given back: ${skipped.join("; ")}`;
+  if (!spec.revertOnDeletion)
+    return { done: true, message: `nothing else to restore (revertOnDeletion is off)${gaveBack}` };
   const target = cache.deployments.get(spec.targetRef.name, namespace);
   const primary = cache.deployments.get(spec.names.primaryWorkload, namespace);
   if (target === undefined)
-    return { done: true, message: `target ${spec.targetRef.name} is gone; nothing to restore` };
+    return { done: true, message: `target ${spec.targetRef.name} is gone; nothing to restore${gaveBack}` };
 
   // 1. The target takes over serving at the primary's size.
   const wanted = Math.max(1, primary?.spec?.replicas ?? 1);
@@ -114,7 +133,7 @@ export async function revertStep(
 
   // 3. No route object (the VirtualService, or the HTTPRoute with gatewayapi): plain Service routing
   //    to the target.
-  if (!(await new RoutingShell(clients, cache, log).finalize(canary)))
+  if (!(await routing.finalize(canary)))
     return { done: false, message: "waiting for the route cache to remove the generated route" };
   log.info(
     { canary: canary.metadata.name },
@@ -122,6 +141,6 @@ export async function revertStep(
   );
   return {
     done: true,
-    message: `${spec.targetRef.name} serves all traffic again; generated objects are garbage-collected`,
+    message: `${spec.targetRef.name} serves all traffic again; generated objects are garbage-collected${gaveBack}`,
   };
 }
