@@ -47,8 +47,11 @@ interface KindShape {
   routesField: "http" | "rules";
   /** a route's destinations field */
   destinationsField: "route" | "backendRefs";
+  /** the value naming a destination (Istio: destination.host; Gateway API: the backendRef's name) */
+  idOf(dest: Json): string | undefined;
   /** the destination's name as a Service, or undefined when it is not a Service in the namespace */
   serviceOf(dest: Json, namespace: string): string | undefined;
+  /** where idOf's value is, relative to the destination (a JSON pointer's tail) */
   idPath: string;
   defaultWeight: number;
   /** the route's mirror target, shaped like a destination; undefined when it mirrors nothing */
@@ -69,8 +72,9 @@ function istioService(host: string, namespace: string): string | undefined {
 const ISTIO: KindShape = {
   routesField: "http",
   destinationsField: "route",
+  idOf: (dest) => str(isRecord(dest.destination) ? dest.destination.host : undefined),
   serviceOf: (dest, namespace) => {
-    const host = str(isRecord(dest.destination) ? dest.destination.host : undefined);
+    const host = ISTIO.idOf(dest);
     return host === undefined ? undefined : istioService(host, namespace);
   },
   idPath: "destination/host",
@@ -81,6 +85,7 @@ const ISTIO: KindShape = {
 const GATEWAY_API: KindShape = {
   routesField: "rules",
   destinationsField: "backendRefs",
+  idOf: (dest) => str(dest.name),
   serviceOf: (dest, namespace) => {
     const group = str(dest.group) ?? "";
     const kind = str(dest.kind) ?? "Service";
@@ -170,8 +175,12 @@ export function locateRoutes(
       const d = dests[j] as Json;
       const path = `${base}/${shape.destinationsField}/${j}`;
       const weight = typeof d.weight === "number" ? d.weight : shape.defaultWeight;
-      const id = shape === ISTIO ? (str((d.destination as Json).host) ?? "") : (str(d.name) ?? "");
-      return { idPath: `${path}/${shape.idPath}`, id, weightPath: `${path}/weight`, weight };
+      return {
+        idPath: `${path}/${shape.idPath}`,
+        id: shape.idOf(d) ?? "",
+        weightPath: `${path}/weight`,
+        weight,
+      };
     };
     const mirror = shape.mirrorOf(route);
     located.push({
@@ -186,7 +195,7 @@ export function locateRoutes(
 }
 
 function describeDestination(shape: KindShape, d: Json): string {
-  if (shape === ISTIO) return str(isRecord(d.destination) ? d.destination.host : undefined) ?? "(no host)";
+  if (shape === ISTIO) return shape.idOf(d) ?? "(no host)";
   const ns = str(d.namespace);
   const kind = str(d.kind);
   return `${kind && kind !== "Service" ? `${kind} ` : ""}${ns ? `${ns}/` : ""}${str(d.name) ?? "(no name)"}`;
