@@ -292,8 +292,31 @@ describe("adopting a VirtualService the user owns (spec.service.routeRef)", () =
       const after = virtualService(ns);
       expect(JSON.stringify(after.spec)).toBe(originalSpec);
       expect(userMetadata(after)).toEqual(userMetadata(original));
+      // The route still sends to catalog-primary: that Service outlives the Canary (no owner), selects
+      // the target's pods, and the user's traffic keeps being answered once the primary is gone.
+      const primary = k.json<{ metadata: { ownerReferences?: unknown[] }; spec: { selector: object } }>([
+        "get",
+        "service",
+        "catalog-primary",
+        "-n",
+        ns,
+      ]);
+      expect(primary.metadata.ownerReferences ?? []).toEqual([]);
+      expect(primary.spec.selector).toEqual({ app: "catalog" });
+      await until(
+        "the primary Deployment to be garbage-collected",
+        () =>
+          k.run(["get", "deployment", "catalog-primary", "-n", ns, "--ignore-not-found"]) === ""
+            ? true
+            : undefined,
+        60_000,
+      );
+      const probe = webappTraffic(inject("meshProxyUrl"), ns, 20, 5_000);
+      const answered = await probe.done;
+      expect(answered.completed).toBeGreaterThan(50);
+      expect(answered.byStatus).toEqual({ "200": answered.completed });
       process.stdout.write(
-        `adopt-route: deleted at ${split.join("/")}, given back at ${weights(after).join("/")}\n`,
+        `adopt-route: deleted at ${split.join("/")}, given back at ${weights(after).join("/")}; after the primary was collected ${answered.byStatus["200"]} of ${answered.completed} requests answered 200\n`,
       );
     } finally {
       await traffic.stop();
