@@ -33,6 +33,28 @@ const CustomMetadataSchema = z.strictObject({
   annotations: stringMap.optional(),
 });
 
+/** Route kinds a Canary can adopt, each with the provider that writes it (validate-route-ref.ts). */
+export const ADOPTED_ROUTE_KINDS = ["VirtualService", "HTTPRoute"] as const;
+
+/**
+ * A route object the user owns (GitOps mode, docs/routing.md): Serin writes only the weights of the two
+ * destinations (`<svc>-primary`, `<svc>-canary`) of the named routes, never creates or deletes the object,
+ * and sets them back to 100/0 when the Canary is deleted.
+ */
+export const ServiceRouteRefSchema = z.strictObject({
+  kind: z
+    .enum(ADOPTED_ROUTE_KINDS)
+    .describe("VirtualService (provider istio) or HTTPRoute (provider gatewayapi:v1 / gatewayapi:v1beta1)"),
+  name: z.string().min(1).describe("name of your route object, in the Canary's namespace"),
+  routes: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(COUNT_LIMITS.listItems)
+    .describe(
+      "names of the routes whose weights Serin sets (VirtualService http[].name, HTTPRoute rules[].name); each sends to exactly <svc>-primary and <svc>-canary",
+    ),
+});
+
 export const CanaryServiceSchema = z.strictObject({
   name: z.string().optional().describe("name of the generated apex Service; defaults to targetRef.name"),
   port: z.int32().min(1).max(65535).describe("port of the generated Services"),
@@ -69,6 +91,9 @@ export const CanaryServiceSchema = z.strictObject({
     .describe("Gateway API request mirroring (not used with Istio)"),
   meshName: z.string().optional().describe("App Mesh only"),
   backends: z.array(z.string()).optional().describe("App Mesh only"),
+  routeRef: ServiceRouteRefSchema.optional().describe(
+    "adopt a route you own instead of generating one: Serin changes only the named routes' weights",
+  ),
   apex: CustomMetadataSchema.optional(),
   primary: CustomMetadataSchema.optional(),
   canary: CustomMetadataSchema.optional(),
@@ -473,6 +498,7 @@ export type CanarySpec = z.infer<typeof CanarySpecSchema>;
 export type CanaryStatus = z.infer<typeof CanaryStatusSchema>;
 export type CanaryAnalysis = z.infer<typeof CanaryAnalysisSchema>;
 export type CanaryService = z.infer<typeof CanaryServiceSchema>;
+export type ServiceRouteRef = z.infer<typeof ServiceRouteRefSchema>;
 export type CanaryMetric = z.infer<typeof CanaryMetricSchema>;
 export type CanaryWebhook = z.infer<typeof CanaryWebhookSchema>;
 export type CanaryAlert = z.infer<typeof CanaryAlertSchema>;

@@ -10,7 +10,8 @@
 //     apex primary canary unmanagedMetadata (router/services); timeout gateways hosts delegation match
 //     rewrite(uri, authority) retries headers corsPolicy (router/istio-virtual-service); trafficPolicy
 //     (router/istio-destination-rules); with gatewayapi: gatewayRefs hosts timeout backendTimeout match
-//     rewrite(+type) headers mirror (router/gateway-api-http-route)
+//     rewrite(+type) headers mirror (router/gateway-api-http-route); routeRef, a route the user owns
+//     (router/adopted-router, controller/adopted-routes; what it makes meaningless: validate-route-ref.ts)
 //   analysis: interval iterations threshold maxWeight stepWeight stepWeights stepWeightPromotion mirror
 //     mirrorWeight primaryReadyThreshold canaryReadyThreshold match skipAnalysis suspend (core);
 //     metrics (metrics/run-checks), webhooks (webhooks/client), alerts (notifier),

@@ -21,6 +21,7 @@ import { re2Problem } from "./re2.js";
 import { gatewayApiProblems } from "./validate-gateway-api.js";
 import { durationLimitProblems } from "./validate-limits.js";
 import { nameProblems } from "./validate-names.js";
+import { routeRefProblems } from "./validate-route-ref.js";
 import { unsupportedCanaryProblems, unsupportedMetricTemplateProblems } from "./validate-unsupported.js";
 
 export { formatProblems, type Problem } from "./problems.js";
@@ -124,6 +125,9 @@ export function canarySpecProblems(spec: CanarySpec): Problem[] {
     out.push(...analysisProblems(analysis, at, spec));
   }
   out.push(...matchListProblems(spec.service.match, "spec.service.match"));
+  // A field the provider already refuses (gateways with gatewayapi, ...) is told once.
+  const told = new Set(out.map((p) => p.field));
+  out.push(...routeRefProblems(spec).filter((p) => !told.has(p.field)));
   return out;
 }
 

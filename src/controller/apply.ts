@@ -39,6 +39,11 @@ export class Applier {
     this.routing = new RoutingShell(clients, cache, log);
   }
 
+  /** Canary `namespace/name` is gone (or acted on by another replica): nothing read for it is kept. */
+  forget(canaryKey: string): void {
+    this.routing.forget(canaryKey);
+  }
+
   /** The primary to create from the target (on initialization, and a restore with no record). */
   initialPrimary(canary: Canary, obs: Observation, target: V1Deployment): V1Deployment {
     return buildPrimaryDeployment(target, canary, { trackedConfigs: trackedChecksums(obs) });

@@ -6,6 +6,8 @@
 //   virtualservice   the same three names (the generated objects, and any object in their way)
 //   destinationrule  the same three names
 //   httproute        `<apex>` (provider gatewayapi)
+//   the adopted route spec.service.routeRef (a VirtualService or an HTTPRoute the user owns): its events
+//                    (a route renamed, reshaped, put right again) wake the Canary at once
 //   configmap/secret what the target's pod template references (findTargetConfigRefs), cached per target
 //                    and recomputed only on the target Deployment's own event
 //   hpa              spec.autoscalerRef and its generated `<hpa>-primary`
@@ -72,6 +74,12 @@ export function specRefs(namespace: string, canary: IndexedCanary): string[] {
     }
     // The HTTPRoute of provider gatewayapi has the apex name only.
     out.push(refId("httproute", namespace, apex));
+  }
+  const adopted = field(field(spec, "service"), "routeRef");
+  const routeName = str(field(adopted, "name"));
+  if (routeName !== undefined) {
+    const kind = field(adopted, "kind") === "HTTPRoute" ? "httproute" : "virtualservice";
+    out.push(refId(kind, namespace, routeName));
   }
   const autoscaler = field(spec, "autoscalerRef");
   const hpa = str(field(autoscaler, "name"));

@@ -45,7 +45,7 @@ import type { ClusterCache } from "./cluster-cache.js";
 import { settleRequest } from "./control-request.js";
 import { Converger } from "./converge.js";
 import { type Answers, decideWithAnswers } from "./deciding.js";
-import { hasFinalizer, revertStep, setFinalizers } from "./finalizer.js";
+import { hasFinalizer, needsFinalizer, revertStep, setFinalizers } from "./finalizer.js";
 import { composeIntent, type Obstacle } from "./intent.js";
 import { type Observation, observe, targetSecretNames } from "./observe.js";
 import { PrimaryRecords } from "./primary-record.js";
@@ -144,6 +144,7 @@ export class Reconciler {
    * be older than the other replica's checks).
    */
   forget(namespace: string, name: string): void {
+    this.deps.applier.forget(`${namespace}/${name}`);
     this.writtenFrom.delete(`${namespace}/${name}`);
     this.evidence.delete(`${namespace}/${name}`);
     this.sidecars.delete(`${namespace}/${name}`);
@@ -161,6 +162,7 @@ export class Reconciler {
     const { cache } = this.deps;
     const raw = cache.canaries.get(name, namespace);
     if (raw === undefined) {
+      this.deps.applier.forget(`${namespace}/${name}`);
       this.writtenFrom.delete(`${namespace}/${name}`);
       this.evidence.delete(`${namespace}/${name}`);
       this.sidecars.delete(`${namespace}/${name}`);
@@ -184,9 +186,10 @@ export class Reconciler {
       const told = await this.reportInvalid(raw, formatProblems(validation.problems), log);
       return { requeueAfterMs: told ? undefined : REPORT_RETRY_MS };
     }
-    // The finalizer exists only while revertOnDeletion asks for it (and the Canary holds its target);
-    // adding or removing it is its own write, and the watch event it causes brings us back here.
-    const wantsFinalizer = validation.spec.revertOnDeletion && owns;
+    // The finalizer exists only while there is something to give back on deletion (revertOnDeletion, or
+    // an adopted route) and the Canary holds its target; adding or removing it is its own write, and the
+    // watch event it causes brings us back here.
+    const wantsFinalizer = needsFinalizer(validation.spec) && owns;
     if (wantsFinalizer !== hasFinalizer(raw)) {
       const others = (raw.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
       await setFinalizers(this.deps.clients, raw, wantsFinalizer ? [...others, FINALIZER] : others);

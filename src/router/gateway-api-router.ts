@@ -59,6 +59,7 @@ export function gatewayApiRouter(provider: RoutingProvider): Router {
     routeRef,
     getRoutes: (live, canary) => readHttpRouteWeights(live.spec as HTTPRouteSpec, canary),
     finalize: (canary) => [routeRef(canary)],
+    giveBack: () => [],
     generated: (canary) => [routeRef(canary)],
   };
 }

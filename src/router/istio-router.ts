@@ -30,6 +30,8 @@ export const istioRouter: Router = {
   getRoutes(live, canary) {
     return readWeights({ spec: live.spec as VirtualServiceSpec }, canary);
   },
+  // A generated route is removed (finalize), not given back: it was never anybody else's.
+  giveBack: () => [],
   finalize(canary) {
     // The DestinationRules stay until garbage collection: without the VirtualService nothing routes by them.
     return [virtualServiceRef(canary)];

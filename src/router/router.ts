@@ -7,12 +7,14 @@
 // routing back (Finalize). The controller's shell (controller/routing.ts) does the I/O for all of
 // them alike: create or update with the cached resourceVersion, refuse objects someone else owns.
 //
-// Room left for what comes next (issue 11): a router adopting a user's own route would answer
-// `write: "apply"` pieces (server-side apply of only the weights, with Serin's field manager), and a
-// data-plane check compares getRoutes' split with the split the mesh is observed to send.
+// A route the user owns (spec.service.routeRef, GitOps mode) is not an object Serin writes whole: the
+// adopting router answers `write: "patch-weights"` pieces, and the shell changes only the weights of the
+// named routes (a fenced JSON patch: Istio's http[] and the Gateway API's rules[] are atomic lists, so
+// server-side apply could not own just the weights; adopted-router.ts, controller/adopted-routes.ts).
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import type { Canary } from "../api/canary.js";
 import { isGatewayApi, type RoutingProvider, routingProvider } from "../api/providers.js";
+import { adoptedRouter } from "./adopted-router.js";
 import { gatewayApiRouter } from "./gateway-api-router.js";
 import { istioRouter } from "./istio-router.js";
 import type { SessionCookies } from "./istio-session-affinity.js";
@@ -49,11 +51,20 @@ export interface RoutingRef {
   name: string;
 }
 
-/** How an object is written. "owned": generated and controlled by the Canary, replaced as a whole. */
-export interface DesiredRoutingObject {
-  write: "owned";
-  object: RoutingObject;
+/** The weights of one adopted route's two destinations. */
+export interface RouteWeights {
+  primaryWeight: number;
+  canaryWeight: number;
 }
+
+/**
+ * How an object is written. "owned": generated and controlled by the Canary, replaced as a whole.
+ * "patch-weights": a route object the user owns; only the weights of the destinations `<svc>-primary`
+ * and `<svc>-canary` of the named routes change, nothing else of it, and it is never created or deleted.
+ */
+export type DesiredRoutingObject =
+  | { write: "owned"; object: RoutingObject }
+  | { write: "patch-weights"; ref: RoutingRef; routes: readonly string[]; weights: RouteWeights };
 
 export interface Router {
   readonly provider: RoutingProvider;
@@ -65,14 +76,20 @@ export interface Router {
   getRoutes(live: Pick<RoutingObject, "spec">, canary: Canary): ObservedRoutes | { error: string };
   /** Finalize (revertOnDeletion): the objects to delete so the apex Service routes plainly again. */
   finalize(canary: Canary): RoutingRef[];
+  /** What to write when the Canary is deleted, with or without revertOnDeletion: an adopted route at 100/0. */
+  giveBack(canary: Canary): DesiredRoutingObject[];
   /** Every object this router may have generated for the Canary (removed when spec.provider changes). */
   generated(canary: Canary): RoutingRef[];
 }
 
-/** Flagger's router factory: the router of spec.provider (istio unless it names the Gateway API). */
+/**
+ * Flagger's router factory: the router of spec.provider (istio unless it names the Gateway API); with
+ * spec.service.routeRef the same provider adopting the user's route instead of generating one.
+ */
 export function routerFor(canary: Pick<Canary, "spec">): Router {
   const provider = routingProvider(canary.spec);
-  return isGatewayApi(provider) ? gatewayApiRouter(provider) : istioRouter;
+  const router = isGatewayApi(provider) ? gatewayApiRouter(provider) : istioRouter;
+  return canary.spec.service.routeRef === undefined ? router : adoptedRouter(router);
 }
 
 /** The routers a Canary is not using: what they generated for it must go. */

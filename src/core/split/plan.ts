@@ -75,6 +75,10 @@ function parsed(time: string | undefined): number {
 
 export function splitPlan(spec: EffectiveSpec, status: CanaryStatus): SplitPlan {
   const a = spec.analysis;
+  if (spec.source.service.routeRef !== undefined)
+    return skip(
+      "the route is yours (spec.service.routeRef): which requests it takes, and whether other routes of it send to the same workloads, is not known to the metrics",
+    );
   if (a.strategy === "blue-green")
     return skip(
       "blue/green routes no traffic to the canary during the analysis (its load comes from load tests)",

@@ -85,6 +85,16 @@ describe("CanaryIndex", () => {
     expect(refs.some((r) => r.startsWith("hpa/"))).toBe(false);
   });
 
+  it("indexes an adopted route (spec.service.routeRef) under its kind, so its edits wake the Canary", () => {
+    const vs = { routeRef: { kind: "VirtualService", name: "catalog-routes", routes: ["canary"] } };
+    const refs = specRefs("ns", canary("ns", "c", onTarget("web", { service: { port: 80, ...vs } })));
+    expect(refs).toContain("virtualservice/ns/catalog-routes");
+    const route = { routeRef: { kind: "HTTPRoute", name: "web-routes", routes: ["canary"] } };
+    const gw = specRefs("ns", canary("ns", "c", onTarget("web", { service: { port: 80, ...route } })));
+    expect(gw).toContain("httproute/ns/web-routes");
+    expect(gw).not.toContain("virtualservice/ns/web-routes");
+  });
+
   it("reads an invalid spec defensively: wrong types are skipped, never thrown on", () => {
     const { index } = setup();
     index.setCanary(

@@ -134,6 +134,14 @@ describe("splitPlan: what is verified, and what is skipped with its reason", () 
     );
     expect(reason(catalogSpec({ analysis: noMatch }))).toBe("verified");
   });
+
+  it("skips a route the user owns (spec.service.routeRef): its matches and other routes are not the metrics'", () => {
+    const plain = catalogSpec({ analysis: { match: undefined } });
+    const routeRef = { kind: "VirtualService" as const, name: "catalog-routes", routes: ["catalog-canary"] };
+    const adopted = { ...plain, source: { ...plain.source, service: { ...plain.source.service, routeRef } } };
+    const p = splitPlan(adopted, status);
+    expect(p.kind === "skip" && p.reason).toMatch(/^the route is yours \(spec\.service\.routeRef\)/);
+  });
 });
 
 describe("decide: a decisive mismatch halts the step", () => {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { buildDestinationRules } from "../../../src/router/istio-destination-rules.js";
 import { buildVirtualService } from "../../../src/router/istio-virtual-service.js";
-import { otherRouters, routerFor } from "../../../src/router/router.js";
+import { type DesiredRoutingObject, otherRouters, routerFor } from "../../../src/router/router.js";
 import { catalogCanary, podinfoCanary } from "./fixtures.js";
+
+/** The objects of "owned" pieces (every piece of a router that generates its route). */
+const owned = (desired: readonly DesiredRoutingObject[]) =>
+  desired.flatMap((d) => (d.write === "owned" ? [d.object] : []));
 
 describe("routerFor (Flagger's router factory, by spec.provider)", () => {
   it("routes with Istio by default and for provider istio", () => {
@@ -18,7 +22,7 @@ describe("routerFor (Flagger's router factory, by spec.provider)", () => {
       const canary = podinfoCanary({ spec: { provider } });
       const router = routerFor(canary);
       expect(router.provider).toBe(provider);
-      const objects = router.desired(canary, { primaryWeight: 90, canaryWeight: 10 }).map((d) => d.object);
+      const objects = owned(router.desired(canary, { primaryWeight: 90, canaryWeight: 10 }));
       expect(objects.map((o) => [o.apiVersion, o.kind, o.metadata.name])).toEqual([
         [apiVersion, "HTTPRoute", "podinfo"],
       ]);
@@ -40,12 +44,8 @@ describe("routerFor (Flagger's router factory, by spec.provider)", () => {
     const rules = buildDestinationRules(canary);
     const desired = routerFor(canary).desired(canary, split);
     expect(desired.map((d) => d.write)).toEqual(["owned", "owned", "owned"]);
-    expect(desired.map((d) => d.object)).toEqual([
-      rules.primary,
-      rules.canary,
-      buildVirtualService(canary, split),
-    ]);
-    const vs = desired[2]?.object;
+    expect(owned(desired)).toEqual([rules.primary, rules.canary, buildVirtualService(canary, split)]);
+    const vs = owned(desired)[2];
     if (!vs) throw new Error("no VirtualService");
     expect(routerFor(canary).getRoutes(vs, canary)).toEqual({
       primaryWeight: 70,
