@@ -99,18 +99,9 @@ function readyCondition(ns: string) {
   return k.canary(ns, "catalog-release").status?.conditions?.find((c) => c.type === "Ready");
 }
 
+/** "type|reason|message" per Canary Event. */
 function canaryEvents(ns: string): string[] {
-  const out = k.run([
-    "get",
-    "events",
-    "-n",
-    ns,
-    "--field-selector",
-    "involvedObject.kind=Canary",
-    "-o",
-    "jsonpath={range .items[*]}{.type}|{.reason}|{.message}{'\\n'}{end}",
-  ]);
-  return out.split("\n").filter((l) => l !== "");
+  return k.canaryEvents(ns).map((e) => `${e.type}|${e.reason}|${e.message}`);
 }
 
 async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {

@@ -22,21 +22,6 @@ const INTERVAL_S = 10;
 /** `kubectl serin ARGS`: the built plugin as its own process, with the admin's or another kubeconfig. */
 const serin = (args: string[], kubeconfig = k.kubeconfig) => runCli(args, { kubeconfig });
 
-interface CanaryEvent {
-  reason: string;
-  type: string;
-  message: string;
-}
-
-function canaryEvents(ns: string): CanaryEvent[] {
-  const list = k.json<{
-    items: Array<{ reason: string; type: string; message: string; involvedObject: { kind: string } }>;
-  }>(["get", "events", "-n", ns]);
-  return list.items
-    .filter((e) => e.involvedObject.kind === "Canary")
-    .map((e) => ({ reason: e.reason, type: e.type, message: e.message }));
-}
-
 function generation(ns: string, deployment: string): number {
   return Number(k.run(["get", "deployment", deployment, "-n", ns, "-o", "jsonpath={.metadata.generation}"]));
 }
@@ -176,7 +161,7 @@ describe.concurrent("steering a rollout with kubectl serin (docs/control.md)", (
       k.json<{ metadata: { annotations?: Record<string, string> } }>(["get", "canary", NAME, "-n", r.ns])
         .metadata.annotations ?? {};
     expect(Object.keys(annotations).filter((a) => a.startsWith("serin.dev/action"))).toEqual([]);
-    const aborted = canaryEvents(r.ns).filter((e) => e.reason === "Aborted");
+    const aborted = k.canaryEvents(r.ns).filter((e) => e.reason === "Aborted");
     expect(aborted).toHaveLength(1);
     expect(aborted[0]?.type).toBe("Warning");
     expect(aborted[0]?.message).toMatch(/aborted by \S+: 5xx on checkout/);
@@ -252,7 +237,7 @@ describe.concurrent("steering a rollout with kubectl serin (docs/control.md)", (
       expect(generation(r.ns, "catalog")).toBeLessThanOrEqual(gen + 1);
       if (generation(r.ns, "catalog") === gen + 1) expect(replicasOf(r.ns)).toBeGreaterThan(0);
       expect(image(k, r.ns, "catalog")).toBe("istioinaction/catalog:v2");
-      expect(canaryEvents(r.ns).some((e) => e.reason === "Retried")).toBe(true);
+      expect(k.canaryEvents(r.ns).some((e) => e.reason === "Retried")).toBe(true);
       // And it is analysed again from the start: the first step sends traffic to the same revision.
       await until(
         r.ns,
@@ -324,7 +309,7 @@ describe.concurrent("steering a rollout with kubectl serin (docs/control.md)", (
       expect(weights).toEqual([10, 20, 30, 40, 50].filter((w) => w >= (weights[0] ?? 0)));
       expect(weights.at(-1)).toBe(50);
       expect(image(k, ns, "catalog-primary")).toBe("istioinaction/catalog:v2");
-      const reasons = canaryEvents(ns).map((e) => e.reason);
+      const reasons = k.canaryEvents(ns).map((e) => e.reason);
       expect(reasons).toEqual(expect.arrayContaining(["Paused", "Resumed"]));
       process.stdout.write(
         `control figures: paused at weight ${held} for ${samples.length} s (${checksDuringPause.length} checks meanwhile: ${checksDuringPause.map((c) => c.verdict).join(",")}), then promoted\n`,
@@ -372,7 +357,7 @@ describe.concurrent("steering a rollout with kubectl serin (docs/control.md)", (
       expect(after.length, JSON.stringify(checks)).toBeGreaterThan(0);
       expect(after.every((c) => c.verdict === "passed")).toBe(true);
       expect(image(k, ns, "catalog-primary")).toBe("istioinaction/catalog:v2");
-      const events = canaryEvents(ns);
+      const events = k.canaryEvents(ns);
       expect(events.map((e) => e.reason)).toEqual(
         expect.arrayContaining(["PromotionRequested", "PromotedByRequest"]),
       );

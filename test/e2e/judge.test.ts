@@ -60,13 +60,6 @@ interface Sample {
   failedChecks: number;
 }
 
-interface CanaryEvent {
-  reason: string;
-  type: string;
-  message: string;
-  at: number;
-}
-
 /** The catalog example as shipped (deployment, service, canary), the canary's text edited as a user would. */
 function applyCatalogWith(ns: string, edit: (canary: string) => string): void {
   const dir = join(repoRoot, "examples", "catalog");
@@ -96,29 +89,6 @@ function replaceOnce(yaml: string, from: string, to: string): string {
 
 function run(ns: string): RunRecordView | undefined {
   return k.canary(ns, NAME).status?.run as RunRecordView | undefined;
-}
-
-function canaryEvents(ns: string): CanaryEvent[] {
-  const list = k.json<{
-    items: Array<{
-      reason: string;
-      type: string;
-      message: string;
-      involvedObject: { kind: string };
-      firstTimestamp?: string;
-      eventTime?: string;
-      metadata: { creationTimestamp: string };
-    }>;
-  }>(["get", "events", "-n", ns]);
-  return list.items
-    .filter((e) => e.involvedObject.kind === "Canary")
-    .map((e) => ({
-      reason: e.reason,
-      type: e.type,
-      message: e.message,
-      at: Date.parse(e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp),
-    }))
-    .sort((a, b) => a.at - b.at);
 }
 
 type CanaryStatusView = ReturnType<Kubectl["canary"]>["status"];
@@ -293,9 +263,9 @@ describe.concurrent("how Serin judges a release (docs/judge.md)", () => {
     expect(firstRate?.verdict).toBe("failed");
     // Well below 99% (one failed request in ~20 is 95%); the 1m window with v2's requests in it would pass.
     expect(firstRate?.canary).toBeLessThanOrEqual(97);
-    const halted = canaryEvents(r.ns).filter(
-      (e) => e.reason === "Halted" && e.at >= Math.floor(r.badAt / 1000) * 1000,
-    );
+    const halted = k
+      .canaryEvents(r.ns)
+      .filter((e) => e.reason === "Halted" && e.at >= Math.floor(r.badAt / 1000) * 1000);
     expect(halted.length).toBeGreaterThan(0);
     const firstHaltedRate = successRateIn(halted[0]?.message ?? "");
     expect(firstHaltedRate, halted[0]?.message).toBeDefined();
@@ -318,7 +288,7 @@ describe.concurrent("how Serin judges a release (docs/judge.md)", () => {
     // The rollback is the step that set phase Failed: its lastTransitionTime; the RolledBack Event agrees
     // (to the second).
     const rolledBackAt = Date.parse(String(status?.lastTransitionTime));
-    const rolledBack = canaryEvents(seq.ns).find((e) => e.reason === "RolledBack");
+    const rolledBack = k.canaryEvents(seq.ns).find((e) => e.reason === "RolledBack");
     expect(rolledBack).toBeDefined();
     expect(Math.abs((rolledBack?.at ?? 0) - rolledBackAt)).toBeLessThan(2_000);
     const afterTraffic = (rolledBackAt - trafficSince) / 1000;
@@ -362,7 +332,7 @@ describe.concurrent("how Serin judges a release (docs/judge.md)", () => {
       "Succeeded",
     );
     expect(samples.every((s) => s.phase !== "Failed" && s.failedChecks === 0)).toBe(true);
-    const events = canaryEvents(ns);
+    const events = k.canaryEvents(ns);
     const incidentEvents = events.filter((e) => e.reason === "SharedIncident");
     expect(incidentEvents.length).toBeGreaterThan(0);
     expect(incidentEvents[0]?.type).toBe("Warning");
@@ -388,7 +358,7 @@ describe.concurrent("how Serin judges a release (docs/judge.md)", () => {
   it("sequential judge: the errors of a shared incident do not hold the canary's promotion", async () => {
     const { ns, phase } = await incidentRun();
     expect(phase).toBe("Succeeded");
-    const events = canaryEvents(ns);
+    const events = k.canaryEvents(ns);
     // The requests the incident failed for both versions are not held against the canary: it is
     // promoted on its evidence, not because the wait for evidence ran out.
     const promotedBy = events.filter((e) => e.reason === "Promoting").map((e) => e.message);
@@ -415,7 +385,7 @@ describe.concurrent("how Serin judges a release (docs/judge.md)", () => {
     }
     expect(phase).toBe("Succeeded");
     expect(samples.every((s) => s.phase !== "Failed" && s.failedChecks === 0)).toBe(true);
-    const events = canaryEvents(ns);
+    const events = k.canaryEvents(ns);
     const waiting = events.filter((e) => e.reason === "WaitingForEvidence");
     expect(waiting.length).toBeGreaterThan(0);
     expect(waiting[0]?.type).toBe("Normal");

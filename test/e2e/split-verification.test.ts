@@ -32,18 +32,9 @@ spec:
         - destination: {host: catalog-primary}
 `;
 
+/** "reason|message" per Canary Event. */
 function canaryEvents(ns: string): string[] {
-  const out = k.run([
-    "get",
-    "events",
-    "-n",
-    ns,
-    "--field-selector",
-    "involvedObject.kind=Canary",
-    "-o",
-    "jsonpath={range .items[*]}{.reason}|{.message}{'\\n'}{end}",
-  ]);
-  return out.split("\n").filter((l) => l !== "");
+  return k.canaryEvents(ns).map((e) => `${e.reason}|${e.message}`);
 }
 
 async function waitForEvent(ns: string, match: RegExp, timeoutMs: number): Promise<string> {

@@ -11,6 +11,24 @@ export interface CanaryRow {
   lastTransitionTime: string;
 }
 
+/** An Event about a Canary, as `kubectl describe canary` lists it; `at` in ms since the epoch. */
+export interface CanaryEvent {
+  type: string;
+  reason: string;
+  message: string;
+  at: number;
+}
+
+interface EventItem {
+  type: string;
+  reason: string;
+  message: string;
+  involvedObject: { kind: string };
+  firstTimestamp?: string;
+  eventTime?: string;
+  metadata: { creationTimestamp: string };
+}
+
 /** kubectl against the test cluster, as a user would type it. */
 export class Kubectl {
   constructor(readonly kubeconfig: string) {}
@@ -56,6 +74,20 @@ export class Kubectl {
 
   canary(namespace: string, name: string): { status?: CanaryStatus } {
     return this.json(["get", "canary", name, "-n", namespace]);
+  }
+
+  /** The namespace's Events about Canaries, oldest first. */
+  canaryEvents(namespace: string): CanaryEvent[] {
+    const list = this.json<{ items: EventItem[] }>(["get", "events", "-n", namespace]);
+    return list.items
+      .filter((e) => e.involvedObject.kind === "Canary")
+      .map((e) => ({
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        at: Date.parse(e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp),
+      }))
+      .sort((a, b) => a.at - b.at);
   }
 
   async waitForPhase(namespace: string, name: string, phases: string[], timeoutMs: number): Promise<string> {
