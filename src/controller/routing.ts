@@ -120,9 +120,8 @@ export class RoutingShell {
     const kept = desired.flatMap((p) =>
       p.write === "owned" ? [{ kind: p.object.kind, name: p.object.metadata.name ?? "" }] : [p.ref],
     );
-    const own = router.generated(canary).filter((ref) => !kept.some((k) => sameRef(k, ref)));
     const others = otherRouters(router).flatMap((other) => other.generated(canary));
-    for (const ref of [...own, ...others]) {
+    for (const ref of [...router.generated(canary), ...others]) {
       if (kept.some((k) => sameRef(k, ref))) continue;
       const live = this.cache
         .routingIfReady(ref.apiVersion, ref.kind)

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { sleep } from "../env/processes.js";
+import { sleep, until } from "../env/processes.js";
 import { repoRoot } from "../env/toolchain.js";
 import { routesOf, waitForSidecarConfig } from "../mesh/fixtures.js";
 import { image, webappTraffic } from "../support/catalog.js";
@@ -102,16 +102,6 @@ function readyCondition(ns: string) {
 /** "type|reason|message" per Canary Event. */
 function canaryEvents(ns: string): string[] {
   return k.canaryEvents(ns).map((e) => `${e.type}|${e.reason}|${e.message}`);
-}
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
 }
 
 /** Renames the adopted route as someone else would (a JSON patch by kubectl, not Serin's field manager). */
@@ -256,7 +246,6 @@ describe("adopting a VirtualService the user owns (spec.service.routeRef)", () =
       );
     } finally {
       await traffic.stop();
-      // The route names catalog-primary/-canary, which go with the Canary: not an Istio finding of Serin's.
       k.run(["delete", "namespace", ns, "--wait=false"]);
     }
   });

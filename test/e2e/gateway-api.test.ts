@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { until } from "../env/processes.js";
 import { repoRoot } from "../env/toolchain.js";
 import { meshRequest } from "../mesh/client.js";
 import {
@@ -70,16 +71,6 @@ function httpRouteWeights(namespace: string): Array<[number, number]> {
     const w = (suffix: string) => r.backendRefs.find((b) => b.name.endsWith(suffix))?.weight ?? 0;
     return [w("-primary"), w("-canary")];
   });
-}
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const tester = (ns: string) => ({ workload: "tester", namespace: ns, labels: { app: "tester" } });

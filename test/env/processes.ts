@@ -132,6 +132,17 @@ export async function distinctFreePorts(n: number): Promise<number[]> {
   }
 }
 
+/** Polls `fn` every 250 ms until it returns a value, which it resolves to; throws after `timeoutMs`. */
+export async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
 /** Polls `probe` until it returns true, failing with the process log tail when the process dies first. */
 export async function waitFor(
   what: string,
